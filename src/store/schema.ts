@@ -1,0 +1,98 @@
+/**
+ * The D1 schema. `npm run db:generate` turns changes here into a migration;
+ * docs/storage.md lists every table and KV key and why it exists.
+ */
+
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** One person. `id` is the OIDC `sub`: random, never derived from WeChat ids. */
+export const users = sqliteTable('users', {
+  id: text('id').primaryKey(),
+  /** E.164, only ever from WeChat's getuserphonenumber (so always verified). */
+  phoneNumber: text('phone_number').unique(),
+  nickname: text('nickname'),
+  picture: text('picture'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+/** An openid is per WeChat app: (appid, openid) names one person in one app. */
+export const wechatIdentities = sqliteTable(
+  'wechat_identities',
+  {
+    appid: text('appid').notNull(),
+    openid: text('openid').notNull(),
+    unionid: text('unionid'),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer('created_at').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.appid, table.openid] }), index('wechat_identities_user').on(table.userId)],
+);
+
+/** A unionid is one person across the apps of one Open Platform account: one row, one user. */
+export const wechatUnionids = sqliteTable('wechat_unionids', {
+  unionid: text('unionid').primaryKey(),
+  userId: text('user_id')
+    .notNull()
+    .references(() => users.id),
+});
+
+/** Registered clients (RFC 7591). The secret is kept only as a SHA-256 hash. */
+export const clients = sqliteTable('clients', {
+  clientId: text('client_id').primaryKey(),
+  secretHash: text('client_secret_hash'),
+  /** The registered metadata, as returned by the registration endpoint (without the secret). */
+  metadata: text('metadata', { mode: 'json' }).notNull(),
+  issuedAt: integer('client_id_issued_at').notNull(),
+});
+
+/**
+ * A grant: one login of one user to one client, and every token issued from
+ * it. Revoking the grant revokes its refresh tokens and its access tokens.
+ */
+export const grants = sqliteTable(
+  'grants',
+  {
+    id: text('id').primaryKey(),
+    clientId: text('client_id')
+      .notNull()
+      .references(() => clients.clientId),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    scope: text('scope').notNull(),
+    authTime: integer('auth_time').notNull(),
+    amr: text('amr').notNull(),
+    wechatAppid: text('wechat_appid').notNull(),
+    wechatOpenid: text('wechat_openid').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (table) => [index('grants_user').on(table.userId)],
+);
+
+/** Refresh tokens, by SHA-256 hash. A used one is kept to detect its reuse. */
+export const refreshTokens = sqliteTable(
+  'refresh_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    grantId: text('grant_id')
+      .notNull()
+      .references(() => grants.id),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+    replacedBy: text('replaced_by'),
+  },
+  (table) => [index('refresh_tokens_grant').on(table.grantId)],
+);
+
+/** Access tokens revoked one by one (RFC 7009), until they would have expired anyway. */
+export const revokedAccessTokens = sqliteTable('revoked_access_tokens', {
+  jti: text('jti').primaryKey(),
+  expiresAt: integer('expires_at').notNull(),
+});
+
