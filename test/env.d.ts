@@ -1,8 +1,10 @@
 import type { D1Migration } from 'cloudflare:test';
-import type { Env } from '../src/config';
+import type { Env as BridgeEnv } from '../src/config';
 
-declare module 'cloudflare:test' {
-  interface ProvidedEnv extends Env {
-    TEST_MIGRATIONS: D1Migration[];
+declare global {
+  namespace Cloudflare {
+    interface Env extends BridgeEnv {
+      TEST_MIGRATIONS: D1Migration[];
+    }
   }
 }

@@ -1,4 +1,5 @@
-import { SELF, env } from 'cloudflare:test';
+import { SELF } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { expect, it } from 'vitest';
 
 it('serves and has a migrated D1', async () => {
