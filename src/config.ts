@@ -35,6 +35,8 @@ export interface Config {
     accessToken: number;
     idToken: number;
     refreshToken: number;
+    /** The longest a grant lives, however often its refresh token rotates. */
+    grant: number;
   };
 }
 
@@ -53,7 +55,7 @@ export function parseConfig(env: Env): Config {
     sandbox: env.WECHAT_SANDBOX === 'on' && isLoopbackIssuer(issuer),
     registrationToken: env.REGISTRATION_TOKEN,
     wechatApps: parseWeChatApps(env.WECHAT_APPS),
-    ttl: { accessToken: 3600, idToken: 3600, refreshToken: 30 * 24 * 3600 },
+    ttl: { accessToken: 3600, idToken: 3600, refreshToken: 30 * 24 * 3600, grant: 180 * 24 * 3600 },
   };
 }
 

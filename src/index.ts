@@ -1,6 +1,47 @@
+/** Wiring only: routes, the body limit, and the one place errors are rendered. */
 import { Hono } from 'hono';
-import type { Env } from './config';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { getConfig } from './config';
+import type { AppEnv } from './context';
+import { discovery, PATHS } from './oidc/discovery';
+import { OAuthError } from './oidc/errors';
+import { introspection } from './oidc/introspection';
+import { registration } from './oidc/registration';
+import { revocation } from './oidc/revocation';
+import { token } from './oidc/token';
+import { userinfoRoutes } from './oidc/userinfo';
+import { sandboxRoutes } from './wechat';
 
-const app = new Hono<{ Bindings: Env }>();
-app.get('/health', (c) => c.text('ok'));
+const app = new Hono<AppEnv>();
+
+app.use(bodyLimit({ maxSize: 64 * 1024, onError: () => { throw new OAuthError('invalid_request', 'the request body is too large', 413); } }));
+// Browser-based clients call these across origins (OpenID Connect Discovery, RFC 6749 §3.2).
+app.use('/.well-known/*', cors());
+app.use(PATHS.jwks, cors());
+app.use(PATHS.token, cors());
+app.use(PATHS.userinfo, cors());
+
+app.route('/', discovery);
+app.route(PATHS.registration, registration);
+app.route(PATHS.token, token);
+app.route(PATHS.userinfo, userinfoRoutes);
+app.route(PATHS.revocation, revocation);
+app.route(PATHS.introspection, introspection);
+app.use('/sandbox/*', async (c, next) => {
+  // SPEC.md §6: with the sandbox off, its routes do not exist.
+  if (!getConfig(c.env).sandbox) return c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404);
+  await next();
+});
+app.route('/sandbox/wechat', sandboxRoutes);
+
+app.notFound((c) => c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404));
+
+app.onError((error, c) => {
+  if (error instanceof OAuthError) return c.json(error.toJSON(), error.status, error.headers);
+  // Anything else is the bridge's fault: log it, say nothing of its internals.
+  console.error('unhandled error', error instanceof Error ? `${error.name}: ${error.message}` : 'unknown');
+  return c.json({ error: 'server_error', error_description: 'the server failed to process the request' }, 500);
+});
+
 export default app;

@@ -1,0 +1,63 @@
+/**
+ * Who a WeChat login is (SPEC.md §7), decided as a pure function of what D1
+ * already knows. The rules, in order:
+ *   1. an (appid, openid) seen before is that user;
+ *   2. else a known unionid binds the new openid to its user;
+ *   3. else a verified phone number binds it to the user with that number;
+ *   4. else a new user.
+ * Two existing users are never merged: a unionid or phone number that
+ * already belongs to someone else is simply not attached.
+ */
+import type { WeChatIdentity } from '../wechat';
+
+export interface KnownUser {
+  id: string;
+  phoneNumber: string | null;
+  nickname: string | null;
+  picture: string | null;
+}
+
+/** What D1 holds for the login's keys, read before deciding. */
+export interface Known {
+  identity?: { user: KnownUser; unionid: string | null };
+  byUnionid?: KnownUser;
+  byPhone?: KnownUser;
+}
+
+/** The writes that make D1 agree with the decision; each guarded by a unique constraint. */
+export interface BindingPlan {
+  user: KnownUser;
+  createUser: boolean;
+  createIdentity: boolean;
+  /** The unionid the identity row carries: the login's, unless it belongs to someone else. */
+  identityUnionid: string | null;
+  /** Record the unionid on an existing identity row (it was unknown before). */
+  setIdentityUnionid: boolean;
+  createUnionid: boolean;
+  setPhone: boolean;
+  updateProfile: boolean;
+}
+
+export function planBinding(login: WeChatIdentity, known: Known, newUserId: string): BindingPlan {
+  const matched = known.identity?.user ?? (login.unionid ? known.byUnionid : undefined) ?? (login.phoneNumber ? known.byPhone : undefined);
+  const base: KnownUser = matched ?? { id: newUserId, phoneNumber: null, nickname: null, picture: null };
+
+  const unionidFree = login.unionid !== undefined && (!known.byUnionid || known.byUnionid.id === base.id);
+  const phoneFree = login.phoneNumber !== undefined && (!known.byPhone || known.byPhone.id === base.id);
+  // A newly verified number replaces an older one: it is what WeChat vouches for now.
+  const setPhone = phoneFree && base.phoneNumber !== login.phoneNumber;
+  const nickname = login.nickname ?? base.nickname;
+  const picture = login.picture ?? base.picture;
+  const updateProfile = matched !== undefined && (nickname !== base.nickname || picture !== base.picture);
+
+  return {
+    user: { id: base.id, phoneNumber: setPhone ? login.phoneNumber! : base.phoneNumber, nickname, picture },
+    createUser: matched === undefined,
+    createIdentity: known.identity === undefined,
+    identityUnionid: unionidFree ? login.unionid! : (known.identity?.unionid ?? null),
+    setIdentityUnionid: known.identity !== undefined && known.identity.unionid === null && unionidFree,
+    createUnionid: unionidFree && !known.byUnionid,
+    setPhone: setPhone && matched !== undefined,
+    updateProfile,
+  };
+}

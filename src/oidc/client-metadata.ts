@@ -1,0 +1,136 @@
+/**
+ * Client metadata (RFC 7591 §2) checked as a pure function: what a client
+ * registers is what it may later do. Redirect URIs follow RFC 8252 for
+ * native apps and OAuth 2.0 Security BCP (RFC 9700 §2.1) for web apps.
+ */
+import { OAuthError } from './errors';
+
+export const GRANT_TYPES = {
+  authorizationCode: 'authorization_code',
+  refreshToken: 'refresh_token',
+  tokenExchange: 'urn:ietf:params:oauth:grant-type:token-exchange',
+  deviceCode: 'urn:ietf:params:oauth:grant-type:device_code',
+} as const;
+
+export type GrantType = (typeof GRANT_TYPES)[keyof typeof GRANT_TYPES];
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type ApplicationType = 'web' | 'native';
+
+export const SUPPORTED_GRANT_TYPES = Object.values(GRANT_TYPES);
+export const SUPPORTED_AUTH_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+
+export interface ClientMetadata {
+  redirect_uris: string[];
+  token_endpoint_auth_method: AuthMethod;
+  grant_types: GrantType[];
+  response_types: 'code'[];
+  application_type: ApplicationType;
+  client_name?: string;
+  post_logout_redirect_uris: string[];
+  /** The WeChat apps whose codes this client may exchange; absent: all of them. */
+  wechat_appids?: string[];
+}
+
+const MAX_URIS = 20;
+const MAX_URI_LENGTH = 2000;
+const LOOPBACK_IPS = new Set(['127.0.0.1', '[::1]']);
+const LOCAL_HOSTS = new Set(['localhost', ...LOOPBACK_IPS]);
+
+const invalidMetadata = (description: string) => new OAuthError('invalid_client_metadata', description);
+const invalidRedirect = (description: string) => new OAuthError('invalid_redirect_uri', description);
+
+/** Validates a registration request body; `appids` are the WeChat apps configured on the bridge. */
+export function parseClientMetadata(body: unknown, appids: readonly string[]): ClientMetadata {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalidMetadata('the request body must be a JSON object');
+  }
+  const input = body as Record<string, unknown>;
+
+  const applicationType = oneOf(input.application_type, ['web', 'native'] as const, 'application_type') ?? 'web';
+  const authMethod = oneOf(input.token_endpoint_auth_method, SUPPORTED_AUTH_METHODS, 'token_endpoint_auth_method') ?? 'client_secret_basic';
+  const grantTypes = uniqueList(input.grant_types, 'grant_types', SUPPORTED_GRANT_TYPES) ?? [GRANT_TYPES.authorizationCode];
+  if (grantTypes.length === 0) throw invalidMetadata('grant_types must not be empty');
+  const usesCode = grantTypes.includes(GRANT_TYPES.authorizationCode);
+  const responseTypes = uniqueList(input.response_types, 'response_types', ['code'] as const) ?? (usesCode ? ['code' as const] : []);
+  // RFC 7591 §2.1: response_types and grant_types must agree.
+  if (responseTypes.includes('code') !== usesCode) {
+    throw invalidMetadata('response_type "code" goes with, and only with, the authorization_code grant');
+  }
+
+  const redirectUris = uniqueList(input.redirect_uris, 'redirect_uris') ?? [];
+  if (usesCode && redirectUris.length === 0) throw invalidRedirect('redirect_uris is required for the authorization_code grant');
+  for (const uri of redirectUris) {
+    const problem = redirectUriProblem(uri, applicationType);
+    if (problem) throw invalidRedirect(`${uri}: ${problem}`);
+  }
+  const postLogoutUris = uniqueList(input.post_logout_redirect_uris, 'post_logout_redirect_uris') ?? [];
+  for (const uri of postLogoutUris) {
+    const problem = redirectUriProblem(uri, applicationType);
+    if (problem) throw invalidMetadata(`post_logout_redirect_uris: ${uri}: ${problem}`);
+  }
+
+  const metadata: ClientMetadata = {
+    redirect_uris: redirectUris,
+    token_endpoint_auth_method: authMethod,
+    grant_types: grantTypes,
+    response_types: responseTypes,
+    application_type: applicationType,
+    post_logout_redirect_uris: postLogoutUris,
+  };
+  if (input.client_name !== undefined) {
+    if (typeof input.client_name !== 'string' || input.client_name.length === 0 || input.client_name.length > 200) {
+      throw invalidMetadata('client_name must be a string of 1 to 200 characters');
+    }
+    metadata.client_name = input.client_name;
+  }
+  const wechatAppids = uniqueList(input.wechat_appids, 'wechat_appids', appids);
+  if (wechatAppids) {
+    if (wechatAppids.length === 0) throw invalidMetadata('wechat_appids must not be empty');
+    metadata.wechat_appids = wechatAppids;
+  }
+  return metadata;
+}
+
+/** Why a redirect URI is refused, or undefined when it is acceptable. */
+export function redirectUriProblem(uri: string, applicationType: ApplicationType): string | undefined {
+  if (uri.length > MAX_URI_LENGTH) return 'too long';
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return 'not an absolute URI';
+  }
+  if (url.hash || uri.includes('#')) return 'must not have a fragment'; // RFC 6749 §3.1.2
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:') {
+    // RFC 8252 §7.3 / §8.3: native apps use loopback IP literals; web apps may use any loopback host in development.
+    const allowed = applicationType === 'native' ? LOOPBACK_IPS : LOCAL_HOSTS;
+    return allowed.has(url.hostname) ? undefined : 'http is only allowed for loopback redirects';
+  }
+  if (applicationType === 'web') return 'web clients must use https';
+  // RFC 8252 §7.1: private-use schemes are reverse domain names, e.g. com.example.app:/callback.
+  const scheme = url.protocol.slice(0, -1);
+  if (!scheme.includes('.')) return 'a private-use scheme must be a reverse domain name (RFC 8252 §7.1)';
+  if (['javascript', 'data', 'vbscript', 'file'].includes(scheme)) return 'scheme not allowed';
+  return undefined;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw invalidMetadata(`${name} must be one of: ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+function uniqueList<T extends string>(value: unknown, name: string, allowed?: readonly T[]): T[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length > MAX_URIS || !value.every((item) => typeof item === 'string')) {
+    throw name === 'redirect_uris'
+      ? invalidRedirect('redirect_uris must be an array of at most 20 strings')
+      : invalidMetadata(`${name} must be an array of at most ${MAX_URIS} strings`);
+  }
+  const unknown = allowed && value.find((item) => !(allowed as readonly string[]).includes(item));
+  if (unknown !== undefined) throw invalidMetadata(`${name}: unsupported value ${JSON.stringify(unknown)}`);
+  return [...new Set(value as T[])];
+}

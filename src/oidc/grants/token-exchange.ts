@@ -1,0 +1,75 @@
+/**
+ * RFC 8693 token exchange with a WeChat code as the subject token
+ * (SPEC.md §4): a mobile app's SendAuth code or a mini program's wx.login
+ * code becomes OIDC tokens. WeChat is called before anything is written,
+ * so a refused or failed exchange leaves D1 as it was.
+ */
+import type { WeChatApp, WeChatKind } from '../../config';
+import type { Bridge } from '../../context';
+import { resolveUser } from '../../store/identities';
+import type { Client } from '../../store/clients';
+import { issueForNewGrant } from '../../tokens/issue';
+import { createWeChat } from '../../wechat';
+import { GRANT_TYPES } from '../client-metadata';
+import { invalidGrant, invalidRequest, OAuthError, unauthorizedClient } from '../errors';
+import { grantScopes, isValidScopeString } from '../scopes';
+
+export const SUBJECT_TOKEN_TYPES: Record<string, WeChatKind> = {
+  'urn:wechat:token-type:app_code': 'app',
+  'urn:wechat:token-type:miniprogram_code': 'miniprogram',
+};
+
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+/** WeChat codes are short alphanumeric strings; anything else is not worth a call to WeChat. */
+const WECHAT_CODE = /^[A-Za-z0-9_-]{1,128}$/;
+
+export async function tokenExchangeGrant(bridge: Bridge, client: Client, params: Map<string, string>) {
+  if (!client.metadata.grant_types.includes(GRANT_TYPES.tokenExchange)) {
+    throw unauthorizedClient('this client is not registered for the token-exchange grant');
+  }
+  // RFC 8693 §2.1
+  const subjectToken = params.get('subject_token');
+  const subjectTokenType = params.get('subject_token_type');
+  if (!subjectToken || !subjectTokenType) throw invalidRequest('subject_token and subject_token_type are required');
+  const kind = SUBJECT_TOKEN_TYPES[subjectTokenType];
+  if (!kind) throw invalidRequest(`unsupported subject_token_type ${subjectTokenType}`);
+  if (params.has('actor_token') || params.has('actor_token_type')) throw invalidRequest('delegation (actor_token) is not supported');
+  const requested = params.get('requested_token_type');
+  if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) throw invalidRequest(`only ${ACCESS_TOKEN_TYPE} can be issued`);
+  const scope = params.get('scope');
+  if (scope !== undefined && !isValidScopeString(scope)) throw new OAuthError('invalid_scope', 'malformed scope');
+  const phoneCode = params.get('wechat_phone_code');
+  if (phoneCode !== undefined && kind !== 'miniprogram') throw invalidRequest('wechat_phone_code goes with a mini program code');
+
+  const app = chooseApp(bridge, client, kind, params.get('wechat_appid'));
+  if (!WECHAT_CODE.test(subjectToken)) throw invalidGrant('the WeChat code is invalid');
+  if (phoneCode !== undefined && !WECHAT_CODE.test(phoneCode)) throw invalidGrant('the WeChat phone code is invalid');
+
+  const scopes = grantScopes(scope, { refreshAllowed: client.metadata.grant_types.includes(GRANT_TYPES.refreshToken) });
+  const wechat = createWeChat(bridge.config, bridge.env);
+  const login =
+    kind === 'app'
+      ? await wechat.appLogin(app, subjectToken, { profile: scopes.includes('profile') })
+      : await wechat.miniProgramLogin(app, subjectToken, { phoneCode });
+  const user = await resolveUser(bridge.db, login, bridge.now);
+
+  const tokens = await issueForNewGrant(bridge, client, {
+    subject: { ...user, wechat: { appid: login.appid, openid: login.openid, unionid: login.unionid ?? null } },
+    scopes,
+    authTime: bridge.now,
+    amr: ['wechat'],
+  });
+  return { ...tokens, issued_token_type: ACCESS_TOKEN_TYPE };
+}
+
+/** The WeChat app a code belongs to: named by wechat_appid, or the only one of its kind this client may use. */
+function chooseApp(bridge: Bridge, client: Client, kind: WeChatKind, appid: string | undefined): WeChatApp {
+  const allowed = client.metadata.wechat_appids;
+  const candidates = bridge.config.wechatApps.filter(
+    (app) => app.kind === kind && (!allowed || allowed.includes(app.appid)) && (appid === undefined || app.appid === appid),
+  );
+  if (candidates.length === 1) return candidates[0]!;
+  if (appid !== undefined) throw invalidRequest(`wechat_appid ${appid} is not a ${kind} this client may use`);
+  if (candidates.length === 0) throw invalidRequest(`no WeChat ${kind} is available to this client`);
+  throw invalidRequest(`several WeChat apps of kind ${kind} are configured: wechat_appid is required`);
+}

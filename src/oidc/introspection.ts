@@ -1,0 +1,63 @@
+/**
+ * Token introspection, RFC 7662. A client learns about its own tokens only:
+ * anything else is `{"active": false}` (§2.2), as is anything revoked.
+ */
+import { Hono } from 'hono';
+import { bridge, type AppEnv } from '../context';
+import { findRefreshToken } from '../store/grants';
+import { sha256 } from '../tokens/crypto';
+import { activeAccessToken } from './bearer';
+import { authenticateClient } from './client-auth';
+import { invalidRequest } from './errors';
+import { readForm } from './request';
+
+export const introspection = new Hono<AppEnv>().post('/', async (c) => {
+  const context = bridge(c);
+  const { db, config, now } = context;
+  const params = await readForm(c);
+  const client = await authenticateClient(db, c.req.header('Authorization'), params, config.issuer);
+  const token = params.get('token');
+  if (!token) throw invalidRequest('token is required');
+  c.header('Cache-Control', 'no-store');
+
+  const access = await activeAccessToken(context, token);
+  if (access) {
+    if (access.claims.client_id !== client.clientId) return c.json({ active: false });
+    const { claims } = access;
+    return c.json({
+      active: true,
+      token_type: 'Bearer',
+      scope: claims.scope,
+      client_id: claims.client_id,
+      sub: claims.sub,
+      aud: claims.aud,
+      iss: claims.iss,
+      exp: claims.exp,
+      iat: claims.iat,
+      jti: claims.jti,
+      auth_time: claims.auth_time,
+    });
+  }
+  // Refresh tokens are opaque base64url: a JWT-shaped token is never one.
+  const refresh = token.includes('.') ? undefined : await findRefreshToken(db, await sha256(token));
+  if (
+    !refresh ||
+    refresh.grant.clientId !== client.clientId ||
+    refresh.grant.revokedAt !== null ||
+    refresh.token.usedAt !== null ||
+    refresh.token.expiresAt <= now
+  ) {
+    return c.json({ active: false });
+  }
+  return c.json({
+    active: true,
+    token_type: 'refresh_token',
+    scope: refresh.grant.scope,
+    client_id: refresh.grant.clientId,
+    sub: refresh.userId,
+    iss: config.issuer,
+    exp: refresh.token.expiresAt,
+    iat: refresh.token.createdAt,
+    auth_time: refresh.grant.authTime,
+  });
+});

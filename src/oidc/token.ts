@@ -1,0 +1,29 @@
+/** The token endpoint, RFC 6749 §3.2: authenticate the client, then run its grant. */
+import { Hono } from 'hono';
+import { bridge, type AppEnv } from '../context';
+import { authenticateClient } from './client-auth';
+import { GRANT_TYPES } from './client-metadata';
+import { invalidRequest, OAuthError } from './errors';
+import { refreshTokenGrant } from './grants/refresh-token';
+import { tokenExchangeGrant } from './grants/token-exchange';
+import { readForm } from './request';
+
+const GRANTS = {
+  [GRANT_TYPES.tokenExchange]: tokenExchangeGrant,
+  [GRANT_TYPES.refreshToken]: refreshTokenGrant,
+} as const;
+
+export const token = new Hono<AppEnv>().post('/', async (c) => {
+  const context = bridge(c);
+  const params = await readForm(c);
+  const client = await authenticateClient(context.db, c.req.header('Authorization'), params, context.config.issuer);
+  const grantType = params.get('grant_type');
+  if (!grantType) throw invalidRequest('grant_type is required');
+  const grant = Object.hasOwn(GRANTS, grantType) ? GRANTS[grantType as keyof typeof GRANTS] : undefined;
+  if (!grant) throw new OAuthError('unsupported_grant_type', `unsupported grant_type ${grantType}`);
+  const body = await grant(context, client, params);
+  // RFC 6749 §5.1
+  c.header('Cache-Control', 'no-store');
+  c.header('Pragma', 'no-cache');
+  return c.json(body);
+});

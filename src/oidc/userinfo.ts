@@ -1,0 +1,55 @@
+/** The UserInfo endpoint, OpenID Connect Core §5.3, with RFC 6750 bearer tokens (GET and POST). */
+import { Hono } from 'hono';
+import { bridge, type AppContext, type AppEnv } from '../context';
+import { userClaims } from '../tokens/claims';
+import { activeAccessToken } from './bearer';
+import { OAuthError } from './errors';
+import { formParams } from './request';
+import type { Scope } from './scopes';
+
+async function userinfo(c: AppContext) {
+  const context = bridge(c);
+  const token = await bearerToken(c);
+  const active = token ? await activeAccessToken(context, token) : undefined;
+  if (!active) {
+    throw new OAuthError('invalid_token', 'the access token is invalid, expired or revoked', 401, {
+      'WWW-Authenticate': token ? 'Bearer error="invalid_token"' : 'Bearer',
+    });
+  }
+  const scopes = active.claims.scope.split(' ') as Scope[];
+  if (!scopes.includes('openid')) {
+    throw new OAuthError('insufficient_scope', 'the openid scope is required', 403, {
+      'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="openid"',
+    });
+  }
+  c.header('Cache-Control', 'no-store');
+  return c.json(
+    userClaims(
+      {
+        id: active.userId,
+        phoneNumber: active.phoneNumber,
+        nickname: active.nickname,
+        picture: active.picture,
+        wechat: { appid: active.grant.wechatAppid, openid: active.grant.wechatOpenid, unionid: active.unionid },
+      },
+      scopes,
+    ),
+  );
+}
+
+/** RFC 6750 §2.1 header, or §2.2 form body on POST; never both (§2). */
+async function bearerToken(c: AppContext): Promise<string | undefined> {
+  const header = c.req.header('Authorization');
+  const fromBody =
+    c.req.method === 'POST' && /^application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')
+      ? formParams(new URLSearchParams(await c.req.text())).get('access_token')
+      : undefined;
+  if (header !== undefined && fromBody !== undefined) {
+    throw new OAuthError('invalid_request', 'send the access token once', 400, { 'WWW-Authenticate': 'Bearer error="invalid_request"' });
+  }
+  if (header === undefined) return fromBody;
+  const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
+  return match?.[1] ?? '';
+}
+
+export const userinfoRoutes = new Hono<AppEnv>().get('/', userinfo).post('/', userinfo);

@@ -1,0 +1,96 @@
+/**
+ * Identity bindings in D1 (SPEC.md §7). Reads what is known in one round
+ * trip, lets src/identity/binding.ts decide, then writes the plan in one
+ * batch (a transaction). Unique keys on (appid, openid), unionid and
+ * phone_number make a concurrent first login fail its batch instead of
+ * creating a second user; it then reads again and finds the winner.
+ */
+import { and, eq } from 'drizzle-orm';
+import { planBinding, type Known, type KnownUser } from '../identity/binding';
+import type { WeChatIdentity } from '../wechat';
+import { randomId } from '../tokens/crypto';
+import { isUniqueViolation, type Db } from './db';
+import { users, wechatIdentities, wechatUnionids } from './schema';
+
+const userColumns = {
+  id: users.id,
+  phoneNumber: users.phoneNumber,
+  nickname: users.nickname,
+  picture: users.picture,
+};
+
+const NO_MATCH = '\u0000';
+
+async function readKnown(db: Db, login: WeChatIdentity): Promise<Known> {
+  const [identity, byUnionid, byPhone] = await db.batch([
+    db
+      .select({ ...userColumns, unionid: wechatIdentities.unionid })
+      .from(wechatIdentities)
+      .innerJoin(users, eq(users.id, wechatIdentities.userId))
+      .where(and(eq(wechatIdentities.appid, login.appid), eq(wechatIdentities.openid, login.openid))),
+    db
+      .select(userColumns)
+      .from(wechatUnionids)
+      .innerJoin(users, eq(users.id, wechatUnionids.userId))
+      .where(eq(wechatUnionids.unionid, login.unionid ?? NO_MATCH)),
+    db.select(userColumns).from(users).where(eq(users.phoneNumber, login.phoneNumber ?? NO_MATCH)),
+  ]);
+  const found = identity[0];
+  return {
+    identity: found && { user: withoutUnionid(found), unionid: found.unionid },
+    byUnionid: byUnionid[0],
+    byPhone: byPhone[0],
+  };
+}
+
+function withoutUnionid({ unionid: _, ...user }: KnownUser & { unionid: string | null }): KnownUser {
+  return user;
+}
+
+const ATTEMPTS = 3;
+
+/** The user this WeChat login is, created or bound as the rules say. */
+export async function resolveUser(db: Db, login: WeChatIdentity, now: number): Promise<KnownUser> {
+  for (let attempt = 1; ; attempt++) {
+    const plan = planBinding(login, await readKnown(db, login), randomId(16));
+    const { user } = plan;
+    const writes = [];
+    if (plan.createUser) {
+      writes.push(db.insert(users).values({ ...user, createdAt: now, updatedAt: now }));
+    } else if (plan.setPhone || plan.updateProfile) {
+      writes.push(
+        db
+          .update(users)
+          .set({ phoneNumber: user.phoneNumber, nickname: user.nickname, picture: user.picture, updatedAt: now })
+          .where(eq(users.id, user.id)),
+      );
+    }
+    if (plan.createUnionid) writes.push(db.insert(wechatUnionids).values({ unionid: login.unionid!, userId: user.id }));
+    if (plan.createIdentity) {
+      writes.push(
+        db.insert(wechatIdentities).values({
+          appid: login.appid,
+          openid: login.openid,
+          unionid: plan.identityUnionid,
+          userId: user.id,
+          createdAt: now,
+        }),
+      );
+    } else if (plan.setIdentityUnionid) {
+      writes.push(
+        db
+          .update(wechatIdentities)
+          .set({ unionid: plan.identityUnionid })
+          .where(and(eq(wechatIdentities.appid, login.appid), eq(wechatIdentities.openid, login.openid))),
+      );
+    }
+    if (writes.length === 0) return user;
+    try {
+      await db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+      return user;
+    } catch (error) {
+      // Another login of the same person committed first: read again and join it.
+      if (attempt >= ATTEMPTS || !isUniqueViolation(error)) throw error;
+    }
+  }
+}

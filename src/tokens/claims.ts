@@ -1,0 +1,34 @@
+/** The user claims each scope releases (SPEC.md §7), as a pure function. */
+import type { Scope } from '../oidc/scopes';
+
+export interface Subject {
+  id: string;
+  phoneNumber: string | null;
+  nickname: string | null;
+  picture: string | null;
+  wechat: { appid: string; openid: string; unionid: string | null };
+}
+
+export type UserClaims = Record<string, string | boolean>;
+
+export function userClaims(subject: Subject, scopes: readonly Scope[]): UserClaims {
+  const claims: UserClaims = { sub: subject.id };
+  if (scopes.includes('profile')) {
+    if (subject.nickname) {
+      claims.name = subject.nickname;
+      claims.nickname = subject.nickname;
+    }
+    if (subject.picture) claims.picture = subject.picture;
+  }
+  if (scopes.includes('phone') && subject.phoneNumber) {
+    claims.phone_number = subject.phoneNumber;
+    // Only WeChat's getuserphonenumber ever sets a number, so it is verified.
+    claims.phone_number_verified = true;
+  }
+  if (scopes.includes('wechat')) {
+    claims.wechat_appid = subject.wechat.appid;
+    claims.wechat_openid = subject.wechat.openid;
+    if (subject.wechat.unionid) claims.wechat_unionid = subject.wechat.unionid;
+  }
+  return claims;
+}

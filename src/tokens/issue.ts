@@ -1,0 +1,129 @@
+/**
+ * Issues the tokens of a grant: an RFC 9068 access token, an OpenID Connect
+ * ID token when `openid` was granted, and a refresh token when
+ * `offline_access` was. Every grant type ends here.
+ */
+import type { Bridge } from '../context';
+import type { Scope } from '../oidc/scopes';
+import type { Client } from '../store/clients';
+import { insertGrant, rotateRefreshToken } from '../store/grants';
+import { userClaims, type Subject } from './claims';
+import { randomId, sha256 } from './crypto';
+import { signJwt } from './jwt';
+
+export interface Authentication {
+  subject: Subject;
+  scopes: Scope[];
+  /** When the person authenticated with WeChat (OpenID Connect Core §2 auth_time). */
+  authTime: number;
+  amr: string[];
+  nonce?: string;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  id_token?: string;
+  refresh_token?: string;
+}
+
+/** A new grant: its row (and first refresh token) in one write, then its tokens. */
+export async function issueForNewGrant(bridge: Bridge, client: Client, auth: Authentication): Promise<TokenResponse> {
+  const { config, db, now } = bridge;
+  const grantId = randomId(16);
+  const refresh = auth.scopes.includes('offline_access') ? await newRefreshToken(bridge) : undefined;
+  const signed = signTokens(bridge, client, grantId, auth);
+  await insertGrant(
+    db,
+    {
+      id: grantId,
+      clientId: client.clientId,
+      userId: auth.subject.id,
+      scope: auth.scopes.join(' '),
+      authTime: auth.authTime,
+      amr: auth.amr.join(' '),
+      wechatAppid: auth.subject.wechat.appid,
+      wechatOpenid: auth.subject.wechat.openid,
+      createdAt: now,
+      expiresAt: now + config.ttl.grant,
+    },
+    refresh && { tokenHash: refresh.hash, expiresAt: refresh.expiresAt },
+  );
+  return { ...(await signed), ...(refresh && { refresh_token: refresh.token }) };
+}
+
+/**
+ * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): the presented refresh token
+ * is spent and a new one issued. False when another request spent it first.
+ */
+export async function issueForRefresh(
+  bridge: Bridge,
+  client: Client,
+  grant: { id: string; expiresAt: number },
+  presentedHash: string,
+  auth: Authentication,
+): Promise<TokenResponse | undefined> {
+  const refresh = await newRefreshToken(bridge, grant.expiresAt);
+  const signed = signTokens(bridge, client, grant.id, auth);
+  const rotated = await rotateRefreshToken(
+    bridge.db,
+    presentedHash,
+    { tokenHash: refresh.hash, expiresAt: refresh.expiresAt, grantId: grant.id },
+    bridge.now,
+  );
+  return rotated ? { ...(await signed), refresh_token: refresh.token } : undefined;
+}
+
+async function newRefreshToken(bridge: Bridge, grantExpiresAt = Infinity) {
+  const token = randomId(32);
+  const expiresAt = Math.min(bridge.now + bridge.config.ttl.refreshToken, grantExpiresAt);
+  return { token, hash: await sha256(token), expiresAt };
+}
+
+async function signTokens(bridge: Bridge, client: Client, grantId: string, auth: Authentication) {
+  const { config, now } = bridge;
+  const keys = await bridge.keys();
+  const scope = auth.scopes.join(' ');
+  const accessToken = signJwt(
+    keys,
+    {
+      iss: config.issuer,
+      sub: auth.subject.id,
+      aud: config.issuer,
+      client_id: client.clientId,
+      scope,
+      jti: randomId(16),
+      iat: now,
+      exp: now + config.ttl.accessToken,
+      auth_time: auth.authTime,
+      gid: grantId,
+    },
+    'at+jwt',
+  );
+  const idToken = auth.scopes.includes('openid')
+    ? signJwt(
+        keys,
+        {
+          ...userClaims(auth.subject, auth.scopes),
+          iss: config.issuer,
+          aud: client.clientId,
+          azp: client.clientId,
+          iat: now,
+          exp: now + config.ttl.idToken,
+          auth_time: auth.authTime,
+          amr: auth.amr,
+          ...(auth.nonce && { nonce: auth.nonce }),
+        },
+        'JWT',
+      )
+    : undefined;
+  return {
+    access_token: await accessToken,
+    token_type: 'Bearer' as const,
+    expires_in: config.ttl.accessToken,
+    scope,
+    ...(idToken && { id_token: await idToken }),
+  };
+}

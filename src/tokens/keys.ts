@@ -1,0 +1,69 @@
+/**
+ * Signing keys (SPEC.md §2): a private JWKS from configuration, newest key
+ * first. The newest signs; every key is published so tokens signed before a
+ * rotation still verify. Keys are imported once per isolate.
+ */
+import { importJWK, type JWK } from 'jose';
+
+export type SigningAlg = 'RS256' | 'ES256';
+
+export interface SigningKey {
+  kid: string;
+  alg: SigningAlg;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export interface KeySet {
+  /** The newest key: it signs every token. */
+  signing: SigningKey;
+  all: readonly SigningKey[];
+  /** The public JWKS document, serialized once. */
+  jwksJson: string;
+}
+
+const PUBLIC_MEMBERS: Record<SigningAlg, readonly string[]> = {
+  RS256: ['kty', 'n', 'e'],
+  ES256: ['kty', 'crv', 'x', 'y'],
+};
+
+let cached: { source: string; keys: Promise<KeySet> } | undefined;
+
+export function getKeySet(source: string): Promise<KeySet> {
+  if (cached?.source !== source) {
+    const keys = importKeySet(source);
+    cached = { source, keys };
+    // A bad key set must not stay cached: the next request tries again.
+    keys.catch(() => {
+      if (cached?.keys === keys) cached = undefined;
+    });
+  }
+  return cached.keys;
+}
+
+async function importKeySet(source: string): Promise<KeySet> {
+  const parsed = JSON.parse(source) as { keys?: JWK[] };
+  if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new Error('SIGNING_KEYS has no keys');
+  const all = await Promise.all(parsed.keys.map(importSigningKey));
+  if (new Set(all.map((key) => key.kid)).size !== all.length) throw new Error('SIGNING_KEYS has a duplicate kid');
+  const jwksJson = JSON.stringify({ keys: all.map((key) => key.publicJwk) });
+  return { signing: all[0]!, all, jwksJson };
+}
+
+const isSigningAlg = (alg: unknown): alg is SigningAlg => alg === 'RS256' || alg === 'ES256';
+
+async function importSigningKey(jwk: JWK): Promise<SigningKey> {
+  const { kid, alg } = jwk;
+  if (!kid) throw new Error('every signing key needs a kid');
+  if (!isSigningAlg(alg)) throw new Error(`key ${kid}: alg must be RS256 or ES256`);
+  if (!jwk.d) throw new Error(`key ${kid}: a private key is required`);
+  const publicJwk: Record<string, string> = { kid, alg, use: 'sig' };
+  for (const member of PUBLIC_MEMBERS[alg]) {
+    const value = (jwk as Record<string, unknown>)[member];
+    if (typeof value !== 'string') throw new Error(`key ${kid}: ${member} is missing`);
+    publicJwk[member] = value;
+  }
+  const [privateKey, publicKey] = await Promise.all([importJWK(jwk, alg), importJWK(publicJwk, alg)]);
+  return { kid, alg, privateKey: privateKey as CryptoKey, publicKey: publicKey as CryptoKey, publicJwk };
+}
