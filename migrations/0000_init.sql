@@ -5,6 +5,18 @@ CREATE TABLE `clients` (
 	`client_id_issued_at` integer NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE `device_codes` (
+	`code_hash` text PRIMARY KEY NOT NULL,
+	`user_code` text NOT NULL,
+	`client_id` text NOT NULL,
+	`scope` text NOT NULL,
+	`interval` integer NOT NULL,
+	`last_polled_at` integer,
+	`expires_at` integer NOT NULL,
+	FOREIGN KEY (`client_id`) REFERENCES `clients`(`client_id`) ON UPDATE no action ON DELETE no action
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `device_codes_user_code_unique` ON `device_codes` (`user_code`);--> statement-breakpoint
 CREATE TABLE `grants` (
 	`id` text PRIMARY KEY NOT NULL,
 	`client_id` text NOT NULL,
@@ -22,6 +34,16 @@ CREATE TABLE `grants` (
 );
 --> statement-breakpoint
 CREATE INDEX `grants_user` ON `grants` (`user_id`);--> statement-breakpoint
+CREATE TABLE `login_approvals` (
+	`login_id` text PRIMARY KEY NOT NULL,
+	`approved` integer NOT NULL,
+	`user_id` text,
+	`wechat_appid` text,
+	`wechat_openid` text,
+	`auth_time` integer NOT NULL,
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE no action
+);
+--> statement-breakpoint
 CREATE TABLE `refresh_tokens` (
 	`token_hash` text PRIMARY KEY NOT NULL,
 	`grant_id` text NOT NULL,
@@ -36,6 +58,24 @@ CREATE INDEX `refresh_tokens_grant` ON `refresh_tokens` (`grant_id`);--> stateme
 CREATE TABLE `revoked_access_tokens` (
 	`jti` text PRIMARY KEY NOT NULL,
 	`expires_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `sessions` (
+	`id_hash` text PRIMARY KEY NOT NULL,
+	`user_id` text NOT NULL,
+	`wechat_appid` text NOT NULL,
+	`wechat_openid` text NOT NULL,
+	`auth_time` integer NOT NULL,
+	`amr` text NOT NULL,
+	`expires_at` integer NOT NULL,
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE no action
+);
+--> statement-breakpoint
+CREATE INDEX `sessions_user` ON `sessions` (`user_id`);--> statement-breakpoint
+CREATE TABLE `single_uses` (
+	`key` text PRIMARY KEY NOT NULL,
+	`grant_id` text,
+	`used_at` integer NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE `users` (

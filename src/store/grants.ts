@@ -5,6 +5,7 @@
  * revoked_access_tokens list, read together with the user in one query.
  */
 import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from './db';
 import { grants, refreshTokens, revokedAccessTokens, users, wechatIdentities } from './schema';
 
@@ -16,16 +17,15 @@ export interface NewRefreshToken {
   expiresAt: number;
 }
 
-export async function insertGrant(db: Db, grant: NewGrant, refresh?: NewRefreshToken): Promise<void> {
-  const insertGrantRow = db.insert(grants).values(grant);
-  if (!refresh) {
-    await insertGrantRow;
-    return;
-  }
-  await db.batch([
-    insertGrantRow,
-    db.insert(refreshTokens).values({ ...refresh, grantId: grant.id, createdAt: grant.createdAt }),
-  ]);
+/**
+ * Writes a grant and its first refresh token in one batch (a transaction),
+ * after `guards`: statements that must succeed for the grant to exist,
+ * such as the single use of the code it comes from.
+ */
+export async function insertGrant(db: Db, grant: NewGrant, refresh?: NewRefreshToken, guards: BatchItem<'sqlite'>[] = []): Promise<void> {
+  const statements: BatchItem<'sqlite'>[] = [...guards, db.insert(grants).values(grant)];
+  if (refresh) statements.push(db.insert(refreshTokens).values({ ...refresh, grantId: grant.id, createdAt: grant.createdAt }));
+  await db.batch(statements as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
 }
 
 const subjectColumns = {

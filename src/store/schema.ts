@@ -96,3 +96,55 @@ export const revokedAccessTokens = sqliteTable('revoked_access_tokens', {
   expiresAt: integer('expires_at').notNull(),
 });
 
+
+/**
+ * Things that may be used once: authorization codes, device codes, and the
+ * completion of a pending login. KV cannot promise "once" (it is eventually
+ * consistent), so the first use inserts a row here and a second use fails
+ * on the primary key. `grant_id` is what a replay revokes (RFC 6749 §4.1.2).
+ */
+export const singleUses = sqliteTable('single_uses', {
+  key: text('key').primaryKey(),
+  grantId: text('grant_id'),
+  usedAt: integer('used_at').notNull(),
+});
+
+/** The mini program's answer to a pending login (SPEC.md §5): at most one per login id. */
+export const loginApprovals = sqliteTable('login_approvals', {
+  loginId: text('login_id').primaryKey(),
+  approved: integer('approved', { mode: 'boolean' }).notNull(),
+  userId: text('user_id').references(() => users.id),
+  wechatAppid: text('wechat_appid'),
+  wechatOpenid: text('wechat_openid'),
+  authTime: integer('auth_time').notNull(),
+});
+
+/** RFC 8628 device authorizations, by SHA-256 of the device_code; polling state lives here. */
+export const deviceCodes = sqliteTable('device_codes', {
+  codeHash: text('code_hash').primaryKey(),
+  userCode: text('user_code').notNull().unique(),
+  clientId: text('client_id')
+    .notNull()
+    .references(() => clients.clientId),
+  scope: text('scope').notNull(),
+  interval: integer('interval').notNull(),
+  lastPolledAt: integer('last_polled_at'),
+  expiresAt: integer('expires_at').notNull(),
+});
+
+/** Browser login sessions, by SHA-256 of the cookie value. Logging out deletes the row. */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    wechatAppid: text('wechat_appid').notNull(),
+    wechatOpenid: text('wechat_openid').notNull(),
+    authTime: integer('auth_time').notNull(),
+    amr: text('amr').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (table) => [index('sessions_user').on(table.userId)],
+);

@@ -3,6 +3,7 @@
  * ID token when `openid` was granted, and a refresh token when
  * `offline_access` was. Every grant type ends here.
  */
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { Bridge } from '../context';
 import type { Scope } from '../oidc/scopes';
 import type { Client } from '../store/clients';
@@ -29,8 +30,16 @@ export interface TokenResponse {
   refresh_token?: string;
 }
 
-/** A new grant: its row (and first refresh token) in one write, then its tokens. */
-export async function issueForNewGrant(bridge: Bridge, client: Client, auth: Authentication): Promise<TokenResponse> {
+/**
+ * A new grant: its row (and first refresh token) in one write, then its
+ * tokens. `guards(grantId)` are written in the same transaction first.
+ */
+export async function issueForNewGrant(
+  bridge: Bridge,
+  client: Client,
+  auth: Authentication,
+  guards: (grantId: string) => BatchItem<'sqlite'>[] = () => [],
+): Promise<TokenResponse> {
   const { config, db, now } = bridge;
   const grantId = randomId(16);
   const refresh = auth.scopes.includes('offline_access') ? await newRefreshToken(bridge) : undefined;
@@ -50,6 +59,7 @@ export async function issueForNewGrant(bridge: Bridge, client: Client, auth: Aut
       expiresAt: now + config.ttl.grant,
     },
     refresh && { tokenHash: refresh.hash, expiresAt: refresh.expiresAt },
+    guards(grantId),
   );
   return { ...(await signed), ...(refresh && { refresh_token: refresh.token }) };
 }

@@ -1,0 +1,47 @@
+import type { WeChatApp } from '../config';
+import { invalidGrant } from '../oidc/errors';
+import { type Http, type Json, optionalString, requestJson, string } from './http';
+import type { WeChatIdentity } from './index';
+
+/**
+ * Mobile app login: the code from the OpenSDK's SendAuth, exchanged with
+ * `sns/oauth2/access_token`, then `sns/userinfo` for the profile.
+ */
+export async function appLogin(http: Http, app: WeChatApp, code: string, options: { profile: boolean }): Promise<WeChatIdentity> {
+  const grant = await requestJson(
+    http,
+    {
+      api: 'sns/oauth2/access_token',
+      query: { appid: app.appid, secret: app.secret, code, grant_type: 'authorization_code' },
+      spendsCode: true,
+    },
+    (body) => {
+      refuseSnapshotUser(body);
+      return {
+        accessToken: string(body, 'access_token'),
+        openid: string(body, 'openid'),
+        unionid: optionalString(body, 'unionid'),
+        scopes: (optionalString(body, 'scope') ?? '').split(','),
+      };
+    },
+  );
+  const identity: WeChatIdentity = { appid: app.appid, openid: grant.openid, unionid: grant.unionid };
+  // Without snsapi_userinfo, sns/userinfo would answer 48001: the user gave no profile.
+  if (!options.profile || !grant.scopes.includes('snsapi_userinfo')) return identity;
+
+  const profile = await requestJson(
+    http,
+    { api: 'sns/userinfo', query: { access_token: grant.accessToken, openid: grant.openid, lang: 'zh_CN' }, spendsCode: false },
+    (body) => ({
+      unionid: optionalString(body, 'unionid'),
+      nickname: optionalString(body, 'nickname'),
+      picture: optionalString(body, 'headimgurl'),
+    }),
+  );
+  return { ...identity, unionid: identity.unionid ?? profile.unionid, nickname: profile.nickname, picture: profile.picture };
+}
+
+/** `is_snapshotuser: 1` is the virtual user of a Moments snapshot page: it must never sign in. */
+export function refuseSnapshotUser(body: Json): void {
+  if (body.is_snapshotuser === 1) throw invalidGrant('WeChat snapshot users cannot sign in');
+}

@@ -1,0 +1,74 @@
+import { Hono } from 'hono';
+import { type Env, getConfig, type WeChatApp } from '../config';
+import { mintCode, randomId, type SandboxCode } from './sandbox';
+
+/**
+ * `POST /sandbox/wechat/codes` (SPEC.md §6): mints the code a WeChat client
+ * would have received, for the fake in `sandbox.ts` to exchange.
+ */
+export const sandboxCodes = new Hono<{ Bindings: Env }>();
+
+sandboxCodes.post('/codes', async (c) => {
+  const config = getConfig(c.env);
+  if (!config.sandbox) return c.notFound();
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    return c.json({ error: 'invalid_request', error_description: 'the body must be JSON' }, 400);
+  }
+  const parsed = parseMintRequest(body, config.wechatApps);
+  if (typeof parsed === 'string') return c.json({ error: 'invalid_request', error_description: parsed }, 400);
+  return c.json({ code: await mintCode(c.env.KV, parsed), appid: parsed.appid });
+});
+
+const FIELDS = new Set(['kind', 'openid', 'unionid', 'nickname', 'avatar', 'phone', 'snapshot', 'error', 'appid']);
+/** WeChat ids are base64url-ish: openids are "o" and 27 more characters. */
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const OPENID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** The minted code, or what is wrong with the request. */
+export function parseMintRequest(body: unknown, apps: readonly WeChatApp[]): SandboxCode | string {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'the body must be a JSON object';
+  const fields: Record<string, unknown> = { ...body };
+  const unknown = Object.keys(fields).find((name) => !FIELDS.has(name));
+  if (unknown) return `unknown field ${unknown}`;
+  const { kind, openid, unionid, nickname, avatar, phone, snapshot, error, appid } = fields;
+
+  if (kind !== 'app' && kind !== 'miniprogram' && kind !== 'phone') return 'kind must be "app", "miniprogram" or "phone"';
+  if (openid !== undefined && !(typeof openid === 'string' && ID.test(openid))) return 'openid must be 1-64 of [A-Za-z0-9_-]';
+  if (unionid !== undefined && !(typeof unionid === 'string' && ID.test(unionid))) return 'unionid must be 1-64 of [A-Za-z0-9_-]';
+  if (nickname !== undefined && !(typeof nickname === 'string' && nickname.length <= 100)) return 'nickname must be a string';
+  if (avatar !== undefined && !(typeof avatar === 'string' && /^https?:\/\/\S+$/.test(avatar))) return 'avatar must be an http(s) URL';
+  const e164 = phone === undefined ? undefined : normalizePhone(phone);
+  if (e164 === null) return 'phone must be E.164 ("+8613800138000") or a mainland number';
+  if (snapshot !== undefined && typeof snapshot !== 'boolean') return 'snapshot must be a boolean';
+  if (error !== undefined && !(typeof error === 'number' && Number.isInteger(error) && error !== 0)) return 'error must be a non-zero WeChat errcode';
+  if (appid !== undefined && typeof appid !== 'string') return 'appid must be a string';
+
+  // A phone code comes from a mini program's getPhoneNumber button.
+  const appKind = kind === 'phone' ? 'miniprogram' : kind;
+  const app = appid === undefined ? apps.find((a) => a.kind === appKind) : apps.find((a) => a.appid === appid);
+  if (!app) return appid === undefined ? `no ${appKind} is configured` : `unknown appid ${appid}`;
+  if (app.kind !== appKind) return `${app.appid} is not a ${appKind}`;
+
+  return {
+    kind: kind,
+    appid: app.appid,
+    openid: openid ?? `o${randomId(27, OPENID_ALPHABET)}`,
+    unionid,
+    nickname,
+    avatar,
+    phone: kind === 'phone' ? (e164 ?? `+86138${randomId(8, '0123456789')}`) : undefined,
+    snapshot: snapshot === true,
+    error,
+  };
+}
+
+/** E.164 as is; 11 digits starting with 1 are a mainland China number. */
+function normalizePhone(phone: unknown): string | null {
+  if (typeof phone !== 'string') return null;
+  if (/^\+[1-9]\d{6,14}$/.test(phone)) return phone;
+  if (/^1\d{10}$/.test(phone)) return `+86${phone}`;
+  return null;
+}

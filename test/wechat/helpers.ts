@@ -1,0 +1,83 @@
+import { env } from 'cloudflare:workers';
+import { expect } from 'vitest';
+import { getConfig, type WeChatApp } from '../../src/config';
+import { OAuthError } from '../../src/oidc/errors';
+import { sandboxRoutes, type WeChat } from '../../src/wechat';
+import { createWeChatClient } from '../../src/wechat/client';
+import type { Transport } from '../../src/wechat/http';
+import { sandboxApi, sandboxCallCount } from '../../src/wechat/sandbox';
+import { TEST_APPS } from '../fixtures/apps';
+
+/** The configured apps, by role. */
+export function testApp(appid: (typeof TEST_APPS)[number]['appid']): WeChatApp {
+  const app = getConfig(env).wechatApps.find((candidate) => candidate.appid === appid);
+  if (!app) throw new Error(`${appid} is not configured`);
+  return app;
+}
+export const APP = testApp('wx0000000000app001');
+export const MINI = testApp('wx0000000000mini01');
+export const MINI2 = testApp('wx0000000000mini02');
+
+/** POST /sandbox/wechat/codes, as the sub-app the lead mounts. */
+export async function mintRequest(body: unknown): Promise<Response> {
+  return sandboxRoutes.request(
+    '/codes',
+    { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } },
+    env,
+  );
+}
+
+export async function mint(body: Record<string, unknown>): Promise<{ code: string; appid: string }> {
+  const response = await mintRequest(body);
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+/** The sandbox transport, as `createWeChat` builds it. */
+export const sandbox: Transport = async (request) => sandboxApi.fetch(request, env);
+
+/** A client over `transport` with short timeouts, so fault tests stay fast. */
+export function client(transport: Transport = sandbox): WeChat {
+  return createWeChatClient(transport, env.KV, { timeoutMs: 200, retryDelayMs: 1 });
+}
+
+/**
+ * A transport over the sandbox where `fault` may answer instead (return
+ * undefined to pass through); `seen(path)` counts the requests per path.
+ */
+export function faulty(fault: (request: Request, attempt: number) => Promise<Response | undefined> | Response | undefined) {
+  const counts = new Map<string, number>();
+  const transport: Transport = async (request) => {
+    const path = new URL(request.url).pathname;
+    const attempt = (counts.get(path) ?? 0) + 1;
+    counts.set(path, attempt);
+    return (await fault(request, attempt)) ?? sandbox(request);
+  };
+  return { transport, seen: (path: string) => counts.get(path) ?? 0 };
+}
+
+export const pathOf = (request: Request) => new URL(request.url).pathname;
+
+/** Requests the fake serves on `path` from now on (KV is shared by the tests of a file). */
+export async function callsFrom(path: string): Promise<() => Promise<number>> {
+  const start = await sandboxCallCount(env.KV, path);
+  return async () => (await sandboxCallCount(env.KV, path)) - start;
+}
+
+/** The OAuthError `promise` rejects with. */
+export async function oauthError(promise: Promise<unknown>): Promise<OAuthError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof OAuthError) return error;
+    throw error;
+  }
+  throw new Error('expected an OAuthError, got success');
+}
+
+export const tokenCacheKey = (app: WeChatApp) => `wechat:stable_token:${app.appid}`;
+
+export async function cachedToken(app: WeChatApp): Promise<string | undefined> {
+  const cached = await env.KV.get<{ token: string }>(tokenCacheKey(app), 'json');
+  return cached?.token;
+}
