@@ -41,7 +41,7 @@ export function requestJson<T>(http: Http, request: WeChatRequest, parse: (body:
 }
 
 /** A WeChat API answering image bytes on success, a JSON errcode otherwise (wxa/getwxacodeunlimit). */
-export function requestImage(http: Http, request: WeChatRequest): Promise<Uint8Array> {
+export function requestImage(http: Http, request: WeChatRequest): Promise<Uint8Array<ArrayBuffer>> {
   return withRetry(http, request, () =>
     send(http, request, async (response) => {
       if (response.headers.get('content-type')?.startsWith('image/')) return new Uint8Array(await response.arrayBuffer());

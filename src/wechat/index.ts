@@ -27,7 +27,7 @@ export interface WeChat {
   /** wx.login code: sns/jscode2session, then (optional) wxa/business/getuserphonenumber with the openid. */
   miniProgramLogin(app: WeChatApp, code: string, options: { phoneCode?: string }): Promise<WeChatIdentity>;
   /** wxa/getwxacodeunlimit: PNG bytes of a mini program code whose scene is `scene` (<= 32 chars). */
-  miniProgramCode(app: WeChatApp, options: { scene: string; page?: string }): Promise<Uint8Array>;
+  miniProgramCode(app: WeChatApp, options: { scene: string; page?: string }): Promise<Uint8Array<ArrayBuffer>>;
   /** wxa/generatescheme: a weixin://dl/business/?t=... URL Scheme opening `path` with `query`. */
   urlScheme(app: WeChatApp, options: { path?: string; query: string; expireSeconds: number }): Promise<string>;
 }

@@ -10,7 +10,7 @@ export function miniProgramCode(
   tokens: StableTokens,
   app: WeChatApp,
   options: { scene: string; page?: string },
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   return withAccessToken(tokens, app, (accessToken) =>
     requestImage(http, {
       api: 'wxa/getwxacodeunlimit',

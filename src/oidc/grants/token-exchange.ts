@@ -4,7 +4,7 @@
  * code becomes OIDC tokens. WeChat is called before anything is written,
  * so a refused or failed exchange leaves D1 as it was.
  */
-import type { WeChatApp, WeChatKind } from '../../config';
+import type { WeChatKind } from '../../config';
 import type { Bridge } from '../../context';
 import { resolveUser } from '../../store/identities';
 import type { Client } from '../../store/clients';
@@ -13,6 +13,7 @@ import { createWeChat } from '../../wechat';
 import { GRANT_TYPES } from '../client-metadata';
 import { invalidGrant, invalidRequest, OAuthError, unauthorizedClient } from '../errors';
 import { grantScopes, isValidScopeString } from '../scopes';
+import { chooseWeChatApp, isWeChatCode } from '../wechat-apps';
 
 export const SUBJECT_TOKEN_TYPES: Record<string, WeChatKind> = {
   'urn:wechat:token-type:app_code': 'app',
@@ -20,8 +21,6 @@ export const SUBJECT_TOKEN_TYPES: Record<string, WeChatKind> = {
 };
 
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
-/** WeChat codes are short alphanumeric strings; anything else is not worth a call to WeChat. */
-const WECHAT_CODE = /^[A-Za-z0-9_-]{1,128}$/;
 
 export async function tokenExchangeGrant(bridge: Bridge, client: Client, params: Map<string, string>) {
   if (!client.metadata.grant_types.includes(GRANT_TYPES.tokenExchange)) {
@@ -41,9 +40,9 @@ export async function tokenExchangeGrant(bridge: Bridge, client: Client, params:
   const phoneCode = params.get('wechat_phone_code');
   if (phoneCode !== undefined && kind !== 'miniprogram') throw invalidRequest('wechat_phone_code goes with a mini program code');
 
-  const app = chooseApp(bridge, client, kind, params.get('wechat_appid'));
-  if (!WECHAT_CODE.test(subjectToken)) throw invalidGrant('the WeChat code is invalid');
-  if (phoneCode !== undefined && !WECHAT_CODE.test(phoneCode)) throw invalidGrant('the WeChat phone code is invalid');
+  const app = chooseWeChatApp(bridge.config, client, kind, params.get('wechat_appid'));
+  if (!isWeChatCode(subjectToken)) throw invalidGrant('the WeChat code is invalid');
+  if (phoneCode !== undefined && !isWeChatCode(phoneCode)) throw invalidGrant('the WeChat phone code is invalid');
 
   const scopes = grantScopes(scope, { refreshAllowed: client.metadata.grant_types.includes(GRANT_TYPES.refreshToken) });
   const wechat = createWeChat(bridge.config, bridge.env);
@@ -60,16 +59,4 @@ export async function tokenExchangeGrant(bridge: Bridge, client: Client, params:
     amr: ['wechat'],
   });
   return { ...tokens, issued_token_type: ACCESS_TOKEN_TYPE };
-}
-
-/** The WeChat app a code belongs to: named by wechat_appid, or the only one of its kind this client may use. */
-function chooseApp(bridge: Bridge, client: Client, kind: WeChatKind, appid: string | undefined): WeChatApp {
-  const allowed = client.metadata.wechat_appids;
-  const candidates = bridge.config.wechatApps.filter(
-    (app) => app.kind === kind && (!allowed || allowed.includes(app.appid)) && (appid === undefined || app.appid === appid),
-  );
-  if (candidates.length === 1) return candidates[0]!;
-  if (appid !== undefined) throw invalidRequest(`wechat_appid ${appid} is not a ${kind} this client may use`);
-  if (candidates.length === 0) throw invalidRequest(`no WeChat ${kind} is available to this client`);
-  throw invalidRequest(`several WeChat apps of kind ${kind} are configured: wechat_appid is required`);
 }

@@ -1,0 +1,25 @@
+/** Which configured WeChat app a request means: a policy decision, as a pure function. */
+import type { Config, WeChatApp, WeChatKind } from '../config';
+import type { Client } from '../store/clients';
+import { invalidRequest } from './errors';
+
+/** The app named by `appid`, or the only one of `kind` this client may use. */
+export function chooseWeChatApp(config: Config, client: Client, kind: WeChatKind, appid: string | undefined): WeChatApp {
+  const allowed = client.metadata.wechat_appids;
+  const candidates = config.wechatApps.filter(
+    (app) => app.kind === kind && (!allowed || allowed.includes(app.appid)) && (appid === undefined || app.appid === appid),
+  );
+  if (candidates.length === 1) return candidates[0]!;
+  if (appid !== undefined) throw invalidRequest(`wechat_appid ${appid} is not a ${kind} this client may use`);
+  if (candidates.length === 0) throw invalidRequest(`no WeChat ${kind} is available to this client`);
+  throw invalidRequest(`several WeChat apps of kind ${kind} are configured: wechat_appid is required`);
+}
+
+/** The mini program that shows a client's logins: the first one it may use. */
+export function loginMiniProgram(config: Config, client: Client): WeChatApp | undefined {
+  const allowed = client.metadata.wechat_appids;
+  return config.wechatApps.find((app) => app.kind === 'miniprogram' && (!allowed || allowed.includes(app.appid)));
+}
+
+/** WeChat codes are short alphanumeric strings; anything else is not worth a call to WeChat. */
+export const isWeChatCode = (value: string) => /^[A-Za-z0-9_-]{1,128}$/.test(value);
