@@ -4,9 +4,15 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { getConfig } from './config';
 import type { AppEnv } from './context';
+import { authorization } from './oidc/authorize';
+import { deviceAuthorization } from './oidc/device-authorization';
+import { deviceVerification } from './oidc/device-verification';
 import { discovery, PATHS } from './oidc/discovery';
 import { OAuthError } from './oidc/errors';
+import { handoff } from './oidc/handoff';
 import { introspection } from './oidc/introspection';
+import { loginPages } from './oidc/login';
+import { endSession } from './oidc/logout';
 import { registration } from './oidc/registration';
 import { revocation } from './oidc/revocation';
 import { token } from './oidc/token';
@@ -21,6 +27,7 @@ app.use('/.well-known/*', cors());
 app.use(PATHS.jwks, cors());
 app.use(PATHS.token, cors());
 app.use(PATHS.userinfo, cors());
+app.use(PATHS.deviceAuthorization, cors());
 
 app.route('/', discovery);
 app.route(PATHS.registration, registration);
@@ -28,6 +35,12 @@ app.route(PATHS.token, token);
 app.route(PATHS.userinfo, userinfoRoutes);
 app.route(PATHS.revocation, revocation);
 app.route(PATHS.introspection, introspection);
+app.route(PATHS.authorization, authorization);
+app.route('/login', loginPages);
+app.route('/wechat/handoff', handoff);
+app.route(PATHS.deviceAuthorization, deviceAuthorization);
+app.route('/device', deviceVerification);
+app.route(PATHS.endSession, endSession);
 app.use('/sandbox/*', async (c, next) => {
   // SPEC.md §6: with the sandbox off, its routes do not exist.
   if (!getConfig(c.env).sandbox) return c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404);

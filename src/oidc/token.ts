@@ -4,11 +4,15 @@ import { bridge, type AppEnv } from '../context';
 import { authenticateClient } from './client-auth';
 import { GRANT_TYPES } from './client-metadata';
 import { invalidRequest, OAuthError } from './errors';
+import { authorizationCodeGrant } from './grants/authorization-code';
+import { deviceCodeGrant } from './grants/device-code';
 import { refreshTokenGrant } from './grants/refresh-token';
 import { tokenExchangeGrant } from './grants/token-exchange';
 import { readForm } from './request';
 
 const GRANTS = {
+  [GRANT_TYPES.authorizationCode]: authorizationCodeGrant,
+  [GRANT_TYPES.deviceCode]: deviceCodeGrant,
   [GRANT_TYPES.tokenExchange]: tokenExchangeGrant,
   [GRANT_TYPES.refreshToken]: refreshTokenGrant,
 } as const;

@@ -6,14 +6,11 @@
  */
 import type { Bridge } from '../../context';
 import type { Client } from '../../store/clients';
-import { isUniqueViolation } from '../../store/db';
-import { revokeGrant } from '../../store/grants';
 import { getAuthorizationCode } from '../../store/pending';
-import { claimStatement, grantOfUse } from '../../store/single-use';
 import { findSubject } from '../../store/users';
 import { sha256, timingSafeEqualStrings } from '../../tokens/crypto';
-import { issueForNewGrant } from '../../tokens/issue';
 import { GRANT_TYPES } from '../client-metadata';
+import { issueOnce } from './issue-once';
 import { invalidGrant, invalidRequest, unauthorizedClient } from '../errors';
 
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -43,20 +40,7 @@ export async function authorizationCodeGrant(bridge: Bridge, client: Client, par
 
   const subject = await findSubject(bridge.db, code.userId, code.wechat);
   if (!subject) throw invalidGrant('the authorization code is invalid or expired');
-  const key = `code:${hash}`;
-  try {
-    return await issueForNewGrant(
-      bridge,
-      client,
-      { subject, scopes: code.scopes, authTime: code.authTime, amr: code.amr, nonce: code.nonce },
-      (grantId) => [claimStatement(bridge.db, key, grantId, bridge.now)],
-    );
-  } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
-    const grantId = await grantOfUse(bridge.db, key);
-    if (grantId) await revokeGrant(bridge.db, grantId, bridge.now);
-    throw invalidGrant('the authorization code was already used: the tokens issued with it are revoked');
-  }
+  return issueOnce(bridge, client, { subject, scopes: code.scopes, authTime: code.authTime, amr: code.amr, nonce: code.nonce }, `code:${hash}`, 'authorization code');
 }
 
 /** RFC 7636 §4.2: BASE64URL(SHA256(ASCII(code_verifier))). */

@@ -1,0 +1,75 @@
+/**
+ * `POST /wechat/handoff` (SPEC.md §5): the mini program approves a pending
+ * login with its wx.login code (and optionally a getPhoneNumber code). The
+ * login is checked before WeChat is called, so a used or unknown login
+ * never spends the user's codes; the approval row is the once-only guard.
+ */
+import { Hono } from 'hono';
+import { bridge, type AppEnv } from '../context';
+import { findApproval, insertApproval } from '../store/approvals';
+import { findClient } from '../store/clients';
+import { isUniqueViolation } from '../store/db';
+import { resolveUser } from '../store/identities';
+import { getPendingLogin } from '../store/pending';
+import { createWeChat } from '../wechat';
+import { invalidGrant, invalidRequest, OAuthError } from './errors';
+import { readJson } from './request';
+import { chooseWeChatApp, isWeChatCode, loginMiniProgram } from './wechat-apps';
+
+export const LOGIN_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+interface HandoffBody {
+  login: string;
+  code?: string;
+  phoneCode?: string;
+  appid?: string;
+  deny: boolean;
+}
+
+function parseHandoff(body: unknown): HandoffBody {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidRequest('the body must be a JSON object');
+  const { login, code, phone_code: phoneCode, appid, deny = false } = body as Record<string, unknown>;
+  if (typeof login !== 'string' || !LOGIN_ID.test(login)) throw invalidRequest('login must be a login id');
+  if (typeof deny !== 'boolean') throw invalidRequest('deny must be a boolean');
+  for (const [name, value] of Object.entries({ code, phone_code: phoneCode, appid })) {
+    if (value !== undefined && typeof value !== 'string') throw invalidRequest(`${name} must be a string`);
+  }
+  if (!deny && code === undefined) throw invalidRequest('code (from wx.login) is required');
+  return { login, code: code as string | undefined, phoneCode: phoneCode as string | undefined, appid: appid as string | undefined, deny };
+}
+
+const usedLogin = () => new OAuthError('login_already_used', 'this login was already answered', 409);
+
+export const handoff = new Hono<AppEnv>().post('/', async (c) => {
+  const context = bridge(c);
+  const { db, env, now, config } = context;
+  const body = parseHandoff(await readJson(c, 'invalid_request'));
+
+  const [pending, answered] = await Promise.all([getPendingLogin(env.KV, body.login, now), findApproval(db, body.login)]);
+  if (!pending) throw new OAuthError('login_not_found', 'no pending login has this id, or it expired', 404);
+  if (answered) throw usedLogin();
+  const client = await findClient(db, pending.clientId);
+  if (!client) throw new OAuthError('login_not_found', 'no pending login has this id, or it expired', 404);
+
+  let approval;
+  if (body.deny) {
+    approval = { loginId: body.login, approved: false, userId: null, wechatAppid: null, wechatOpenid: null, authTime: now };
+  } else {
+    // Without an appid, the code comes from the mini program the login page showed.
+    const app = body.appid === undefined ? loginMiniProgram(config, client) : chooseWeChatApp(config, client, 'miniprogram', body.appid);
+    if (!app) throw invalidRequest('no WeChat mini program is available to this client');
+    if (!isWeChatCode(body.code!)) throw invalidGrant('the WeChat code is invalid');
+    if (body.phoneCode !== undefined && !isWeChatCode(body.phoneCode)) throw invalidGrant('the WeChat phone code is invalid');
+    const login = await createWeChat(config, env).miniProgramLogin(app, body.code!, { phoneCode: body.phoneCode });
+    const user = await resolveUser(db, login, now);
+    approval = { loginId: body.login, approved: true, userId: user.id, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
+  }
+  try {
+    await insertApproval(db, approval);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw usedLogin();
+    throw error;
+  }
+  c.header('Cache-Control', 'no-store');
+  return c.json({ status: approval.approved ? 'approved' : 'denied', client_name: client.metadata.client_name ?? null });
+});

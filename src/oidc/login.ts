@@ -1,0 +1,133 @@
+/**
+ * A pending login's own pages (SPEC.md §5): the page that shows how to
+ * continue in WeChat, its status (polled), the mini program code, the
+ * "open WeChat" link, and, for a browser login, the way back to the client.
+ * A browser login is only ever served to the browser that started it.
+ */
+import { Hono } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { bridge, type AppContext, type AppEnv, type Bridge } from '../context';
+import { findApproval } from '../store/approvals';
+import { findClient } from '../store/clients';
+import { isUniqueViolation } from '../store/db';
+import { getPendingLogin, type PendingLogin } from '../store/pending';
+import { claimStatement } from '../store/single-use';
+import { sha256, timingSafeEqualStrings } from '../tokens/crypto';
+import { pickLocale } from '../ui/i18n';
+import { LoginPage } from '../ui/login-page';
+import { respondHtml } from '../ui/respond';
+import { createWeChat } from '../wechat';
+import { redirectWith } from './authorization-request';
+import { errorPage, issueAuthorizationCode, PENDING_LOGIN_TTL } from './authorize';
+import { LOGIN_ID } from './handoff';
+import { browserCookieName, clearBrowserCookie, newSession } from './session';
+import { loginMiniProgram } from './wechat-apps';
+
+/** The mini program page that approves logins (examples/miniprogram). */
+export const MINI_PROGRAM_PAGE = 'pages/login/login';
+
+/** The pending login named in the path, if it exists and this browser may see it. */
+async function pendingFor(c: AppContext, context: Bridge): Promise<PendingLogin | undefined> {
+  const id = c.req.param('id') ?? '';
+  if (!LOGIN_ID.test(id)) return undefined;
+  const login = await getPendingLogin(context.env.KV, id, context.now);
+  if (!login?.authorization) return login;
+  const secret = getCookie(c, browserCookieName(id));
+  return secret && (await timingSafeEqualStrings(await sha256(secret), login.authorization.browserHash)) ? login : undefined;
+}
+
+const expired = (c: AppContext) => errorPage(c, 'login_expired', 'this login has expired or belongs to another browser; start again from the application', 404);
+
+export const loginPages = new Hono<AppEnv>()
+  .get('/:id', async (c) => {
+    const context = bridge(c);
+    const login = await pendingFor(c, context);
+    if (!login) return expired(c);
+    const client = await findClient(context.db, login.clientId);
+    const app = client && loginMiniProgram(context.config, client);
+    if (!client || !app) return errorPage(c, 'server_error', 'no WeChat mini program is configured for this application');
+    const locale = pickLocale(login.authorization?.uiLocales, c.req.header('Accept-Language'));
+    const base = `/login/${login.id}`;
+    return respondHtml(c, (nonce) =>
+      LoginPage({
+        locale,
+        loginId: login.id,
+        clientName: client.metadata.client_name ?? client.clientId,
+        mode: login.authorization ? 'authorization' : 'device',
+        userCode: login.authorization ? undefined : login.id,
+        qrUrl: `${base}/qr`,
+        openUrl: `${base}/open`,
+        statusUrl: `${base}/status`,
+        continueUrl: `${base}/continue`,
+        sandbox: context.config.sandbox
+          ? { mintUrl: '/sandbox/wechat/codes', handoffUrl: '/wechat/handoff', miniprogramAppid: app.appid }
+          : undefined,
+        nonce,
+      }),
+    );
+  })
+  .get('/:id/status', async (c) => {
+    const context = bridge(c);
+    const login = await pendingFor(c, context);
+    c.header('Cache-Control', 'no-store');
+    if (!login) return c.json({ status: 'expired' }, 404);
+    const approval = await findApproval(context.db, login.id);
+    return c.json({ status: approval ? (approval.approved ? 'approved' : 'denied') : 'pending' });
+  })
+  .get('/:id/qr', async (c) => {
+    const context = bridge(c);
+    const login = await pendingFor(c, context);
+    const client = login && (await findClient(context.db, login.clientId));
+    const app = client && loginMiniProgram(context.config, client);
+    if (!login || !app) return c.json({ error: 'not_found', error_description: 'no such login' }, 404);
+    // wxa/getwxacodeunlimit: the scene is the login id, which is why ids are at most 32 characters.
+    const png = await createWeChat(context.config, context.env).miniProgramCode(app, { scene: login.id, page: MINI_PROGRAM_PAGE });
+    return c.body(png, 200, { 'Content-Type': 'image/png', 'Cache-Control': `private, max-age=${PENDING_LOGIN_TTL}` });
+  })
+  .get('/:id/open', async (c) => {
+    const context = bridge(c);
+    const login = await pendingFor(c, context);
+    const client = login && (await findClient(context.db, login.clientId));
+    const app = client && loginMiniProgram(context.config, client);
+    if (!login || !app) return expired(c);
+    const scheme = await createWeChat(context.config, context.env).urlScheme(app, {
+      path: MINI_PROGRAM_PAGE,
+      query: `login=${login.id}`,
+      expireSeconds: Math.max(0, login.expiresAt - context.now),
+    });
+    c.header('Cache-Control', 'no-store');
+    return c.redirect(scheme, 302);
+  })
+  .get('/:id/continue', async (c) => {
+    const context = bridge(c);
+    const login = await pendingFor(c, context);
+    const request = login?.authorization;
+    if (!login || !request) return expired(c);
+    const approval = await findApproval(context.db, login.id);
+    if (!approval) return c.redirect(`/login/${login.id}`, 303);
+    const back = (result: Record<string, string | undefined>) => {
+      clearBrowserCookie(c, context, login.id);
+      return c.redirect(redirectWith(request.redirectUri, context.config.issuer, { ...result, state: request.state }), 302);
+    };
+    if (!approval.approved || !approval.userId || !approval.wechatAppid || !approval.wechatOpenid) {
+      return back({ error: 'access_denied', error_description: 'the user declined in WeChat' });
+    }
+
+    const who = {
+      userId: approval.userId,
+      wechat: { appid: approval.wechatAppid, openid: approval.wechatOpenid },
+      authTime: approval.authTime,
+      amr: ['wechat'],
+    };
+    const session = await newSession(context, { userId: who.userId, wechatAppid: who.wechat.appid, wechatOpenid: who.wechat.openid, authTime: who.authTime, amr: 'wechat' });
+    try {
+      // One approval, one way back: the session and the right to a code are written together, once.
+      await context.db.batch([claimStatement(context.db, `login:${login.id}`, null, context.now), session.statement]);
+    } catch (error) {
+      if (isUniqueViolation(error)) return errorPage(c, 'login_already_used', 'this login was already completed', 409);
+      throw error;
+    }
+    session.setCookie(c);
+    const code = await issueAuthorizationCode(context, { ...request, clientId: login.clientId, scopes: login.scopes }, who);
+    return back({ code });
+  });

@@ -1,0 +1,125 @@
+/**
+ * The page a browser waits on while the mini program approves its pending
+ * login (SPEC.md §5): a mini program code to scan (desktop), an "Open WeChat"
+ * link (phone), the device flow's user code (RFC 8628 §3.3), and with the
+ * sandbox on (SPEC.md §6) a form standing in for the mini program.
+ */
+import { type Locale, type Strings, t } from './i18n';
+import { Layout } from './layout';
+import { LOGIN_SCRIPT } from './login-script';
+
+export interface LoginPageProps {
+  locale: Locale;
+  /** The pending login's id, at most 32 of [A-Za-z0-9_-]: the mini program code's `scene`. */
+  loginId: string;
+  /** The client the user is signing in to. */
+  clientName: string;
+  mode: 'authorization' | 'device';
+  /** Device mode: shown for the user to compare with their device's. */
+  userCode?: string;
+  /** Same-origin URL of the mini program code image. */
+  qrUrl: string;
+  /** Same-origin URL that redirects to the `weixin://` URL Scheme. */
+  openUrl: string;
+  /** Same-origin GET answering `{"status": "pending" | "approved" | "denied" | "expired"}`. */
+  statusUrl: string;
+  /** Authorization mode: where the browser goes once the login is approved or denied. */
+  continueUrl: string;
+  sandbox?: { mintUrl: string; handoffUrl: string; miniprogramAppid: string };
+  /** CSP nonce of the inline style and script. */
+  nonce: string;
+}
+
+export function LoginPage(props: LoginPageProps) {
+  const s = t(props.locale);
+  return (
+    <Layout locale={props.locale} title={s.loginTitle} nonce={props.nonce} script={LOGIN_SCRIPT}>
+      <main
+        id="login"
+        data-login-session={props.loginId}
+        data-mode={props.mode}
+        data-status-url={props.statusUrl}
+        data-continue-url={props.continueUrl}
+      >
+        <h1>{s.signInTo(props.clientName)}</h1>
+        {props.mode === 'device' && props.userCode && (
+          <section aria-labelledby="user-code-label">
+            <p class="muted" id="user-code-label">{s.userCodeLabel}</p>
+            <p class="user-code" id="user-code" data-testid="user-code">{props.userCode}</p>
+            <p class="muted">{s.userCodeHint}</p>
+          </section>
+        )}
+        <div class="ways" id="ways">
+          <figure class="qr">
+            <img id="qr" data-testid="qr" src={props.qrUrl} alt={s.qrAlt} width="220" height="220" />
+            <figcaption>
+              <strong>{s.scanWithWeChat}</strong>
+              <br />
+              <span class="muted">{s.scanHint}</span>
+            </figcaption>
+          </figure>
+          <div class="open">
+            <a class="button" id="open-wechat" data-testid="open-wechat" href={props.openUrl}>{s.openWeChat}</a>
+            <p class="muted">{s.openHint}</p>
+          </div>
+        </div>
+        <p
+          id="status"
+          data-testid="status"
+          class="status"
+          role="status"
+          aria-live="polite"
+          data-waiting={s.waiting}
+          data-redirecting={s.redirecting}
+          data-device-approved={s.deviceApproved}
+          data-denied={s.denied}
+          data-expired={s.expired}
+          data-retrying={s.retrying}
+        >
+          {s.waiting}
+        </p>
+        <noscript>
+          <p><a href={props.continueUrl} data-testid="continue">{s.noscriptContinue}</a></p>
+        </noscript>
+        {props.sandbox && <SandboxForm strings={s} {...props.sandbox} />}
+      </main>
+    </Layout>
+  );
+}
+
+type SandboxFormProps = NonNullable<LoginPageProps['sandbox']> & { strings: Strings };
+
+/** Mints sandbox codes and posts them to /wechat/handoff, as the mini program would (see login-script.ts). */
+function SandboxForm({ strings: s, mintUrl, handoffUrl, miniprogramAppid }: SandboxFormProps) {
+  return (
+    <form
+      id="sandbox"
+      data-testid="sandbox"
+      data-mint-url={mintUrl}
+      data-handoff-url={handoffUrl}
+      data-appid={miniprogramAppid}
+      data-sent={s.sandboxSent}
+      data-failed={s.sandboxFailed}
+    >
+      <fieldset>
+        <legend>{s.sandboxLegend}</legend>
+        <p class="muted">{s.sandboxHint}</p>
+        <label for="sandbox-openid">{s.openidLabel}</label>
+        <input id="sandbox-openid" data-testid="sandbox-openid" name="openid" autocomplete="off" spellcheck={false} />
+        <label for="sandbox-unionid">{s.unionidLabel}</label>
+        <input id="sandbox-unionid" data-testid="sandbox-unionid" name="unionid" autocomplete="off" spellcheck={false} />
+        <label for="sandbox-phone">{s.phoneLabel}</label>
+        <input id="sandbox-phone" data-testid="sandbox-phone" name="phone" type="tel" autocomplete="off" placeholder="+8613800138000" />
+        <div class="actions">
+          <button type="submit" class="button primary" id="sandbox-approve" data-testid="sandbox-approve" value="approve">
+            {s.approve}
+          </button>
+          <button type="submit" class="button" id="sandbox-deny" data-testid="sandbox-deny" value="deny">
+            {s.deny}
+          </button>
+        </div>
+        <pre id="sandbox-result" data-testid="sandbox-result" role="status" aria-live="polite"></pre>
+      </fieldset>
+    </form>
+  );
+}

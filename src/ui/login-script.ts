@@ -1,0 +1,134 @@
+/**
+ * The login page's only script (plain browser JavaScript, run under the CSP
+ * nonce). It reads everything from data attributes that the server rendered
+ * and escaped, so the script itself is a constant:
+ * - polls `data-status-url` until the pending login is approved, denied or
+ *   expired, backing off on errors and honouring Retry-After;
+ * - then, for a browser login, goes to `data-continue-url`, which redirects to
+ *   the client; for a device login it says to return to the device;
+ * - drives the sandbox form: mints sandbox codes and posts them to
+ *   /wechat/handoff as the mini program would.
+ * Kept as a string, not a serialized function: bundlers (wrangler's keepNames)
+ * rewrite function bodies.
+ */
+export const LOGIN_SCRIPT = `(() => {
+  'use strict';
+  const INTERVAL = 1500;
+  const MAX_WAIT = 30000;
+  const root = document.querySelector('[data-login-session]');
+  const status = document.getElementById('status');
+  const ways = document.getElementById('ways');
+  const sandbox = document.getElementById('sandbox');
+  const text = status.dataset;
+  let timer = 0;
+  let polling = false;
+  let failures = 0;
+  let finished = false;
+
+  const say = (message, isError) => {
+    status.textContent = message;
+    status.classList.toggle('error', Boolean(isError));
+  };
+
+  const finish = (state) => {
+    finished = true;
+    clearTimeout(timer);
+    root.dataset.state = state;
+    if (root.dataset.mode === 'authorization' && state !== 'expired') {
+      say(state === 'approved' ? text.redirecting : text.denied);
+      location.href = root.dataset.continueUrl;
+      return;
+    }
+    ways.hidden = true;
+    if (sandbox) sandbox.hidden = true;
+    say(state === 'approved' ? text.deviceApproved : text[state], state !== 'approved');
+  };
+
+  const retryAfter = (response) => {
+    const value = response ? response.headers.get('Retry-After') : null;
+    if (!value) return 0;
+    const ms = /^\\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+    return ms > 0 ? Math.min(ms, MAX_WAIT * 2) : 0;
+  };
+
+  const schedule = (ms) => {
+    clearTimeout(timer);
+    if (!finished && !polling) timer = setTimeout(poll, ms);
+  };
+
+  const poll = async () => {
+    polling = true;
+    let response = null;
+    try {
+      response = await fetch(root.dataset.statusUrl, {
+        headers: { Accept: 'application/json' },
+        cache: 'no-store',
+        credentials: 'same-origin',
+      });
+      if (response.status === 404 || response.status === 410) {
+        finish('expired');
+      } else if (response.ok) {
+        const state = (await response.json()).status;
+        if (state === 'approved' || state === 'denied' || state === 'expired') finish(state);
+        else if (failures > 0) say(text.waiting);
+        failures = 0;
+      } else {
+        failures += 1;
+      }
+    } catch {
+      failures += 1;
+    }
+    polling = false;
+    if (finished) return;
+    if (failures > 0) say(text.retrying, true);
+    const backoff = failures > 0 ? Math.min(INTERVAL * 2 ** failures, MAX_WAIT) : INTERVAL;
+    schedule(Math.max(backoff, retryAfter(response)));
+  };
+
+  const post = async (url, body) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+    const payload = await response.text();
+    if (response.status !== 200) throw new Error(response.status + ' ' + payload);
+    return JSON.parse(payload);
+  };
+
+  if (sandbox) {
+    const result = document.getElementById('sandbox-result');
+    const buttons = sandbox.querySelectorAll('button');
+    const field = (name) => sandbox.elements.namedItem(name).value.trim() || undefined;
+    sandbox.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const deny = Boolean(event.submitter && event.submitter.value === 'deny');
+      const { mintUrl, handoffUrl, appid } = sandbox.dataset;
+      buttons.forEach((button) => { button.disabled = true; });
+      result.textContent = '';
+      result.classList.remove('error');
+      try {
+        const { code } = await post(mintUrl, { kind: 'miniprogram', openid: field('openid'), unionid: field('unionid'), appid });
+        const phone = deny ? undefined : field('phone');
+        const phoneCode = phone ? (await post(mintUrl, { kind: 'phone', phone, appid })).code : undefined;
+        await post(handoffUrl, {
+          login: root.dataset.loginSession,
+          code,
+          phone_code: phoneCode,
+          appid,
+          deny: deny || undefined,
+        });
+        result.textContent = sandbox.dataset.sent;
+        schedule(0);
+      } catch (error) {
+        result.textContent = sandbox.dataset.failed + '\\n' + error.message;
+        result.classList.add('error');
+        buttons.forEach((button) => { button.disabled = false; });
+      }
+    });
+  }
+
+  schedule(INTERVAL);
+})();
+`;

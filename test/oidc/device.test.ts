@@ -1,0 +1,92 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { approve } from '../support/browser';
+import { call, claimsOf, ISSUER, postForm, register, type RegisteredClient } from '../support/oidc';
+
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+
+const deviceClient = () =>
+  register({ token_endpoint_auth_method: 'none', application_type: 'native', grant_types: [DEVICE_CODE, 'refresh_token'], client_name: 'TV' });
+
+async function authorizeDevice(client: RegisteredClient, scope = 'openid profile offline_access') {
+  const response = await postForm('/device_authorization', client, { scope });
+  expect(response.status).toBe(200);
+  return response.json<Record<string, string | number>>();
+}
+
+const poll = (client: RegisteredClient, deviceCode: string) => postForm('/token', client, { grant_type: DEVICE_CODE, device_code: deviceCode });
+
+/** Pretends the client waited its interval before polling again. */
+const waitInterval = (deviceCode: string) =>
+  env.DB.prepare('UPDATE device_codes SET last_polled_at = last_polled_at - interval').run().then(() => deviceCode);
+
+describe('device authorization grant (RFC 8628)', () => {
+  it('issues a device code and a user code that is a login id', async () => {
+    const client = await deviceClient();
+    const device = await authorizeDevice(client);
+    expect(device).toMatchObject({
+      device_code: expect.any(String),
+      user_code: expect.stringMatching(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/),
+      verification_uri: `${ISSUER}/device`,
+      expires_in: 600,
+      interval: 5,
+    });
+    expect(device.verification_uri_complete).toBe(`${ISSUER}/device?user_code=${device.user_code}`);
+    const page = await call(`/device?user_code=${String(device.user_code).toLowerCase().replace('-', '')}`, { redirect: 'manual' });
+    expect(page.status).toBe(303);
+    expect(page.headers.get('Location')).toBe(`/login/${device.user_code}`);
+  });
+
+  it('answers authorization_pending, then slow_down when polled too fast, then tokens after approval', async () => {
+    const client = await deviceClient();
+    const device = await authorizeDevice(client);
+    const code = String(device.device_code);
+    expect(await (await poll(client, code)).json()).toMatchObject({ error: 'authorization_pending' });
+    const tooFast = await poll(client, code);
+    expect(tooFast.status).toBe(400);
+    expect(await tooFast.json()).toMatchObject({ error: 'slow_down' });
+    const row = await env.DB.prepare('SELECT interval FROM device_codes WHERE user_code = ?').bind(device.user_code).first<{ interval: number }>();
+    expect(row!.interval).toBe(10);
+
+    expect((await approve(String(device.user_code))).status).toBe(200);
+    const response = await poll(client, await waitInterval(code));
+    expect(response.status).toBe(200);
+    const tokens = await response.json<Record<string, string>>();
+    expect(tokens).toMatchObject({ access_token: expect.any(String), refresh_token: expect.any(String), scope: 'openid profile offline_access' });
+    expect(claimsOf(tokens.id_token!).aud).toBe(client.client_id);
+    // A device code is used once.
+    expect(await (await poll(client, await waitInterval(code))).json()).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('answers access_denied when the user declines', async () => {
+    const client = await deviceClient();
+    const device = await authorizeDevice(client);
+    await call('/wechat/handoff', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ login: device.user_code, deny: true }) });
+    expect(await (await poll(client, String(device.device_code))).json()).toMatchObject({ error: 'access_denied' });
+  });
+
+  it('answers expired_token after the code expires', async () => {
+    const client = await deviceClient();
+    const device = await authorizeDevice(client);
+    await env.DB.prepare('UPDATE device_codes SET expires_at = unixepoch() - 1 WHERE user_code = ?').bind(device.user_code).run();
+    expect(await (await poll(client, String(device.device_code))).json()).toMatchObject({ error: 'expired_token' });
+  });
+
+  it("refuses unknown device codes, other clients' codes, and clients without the grant", async () => {
+    const client = await deviceClient();
+    const other = await deviceClient();
+    const device = await authorizeDevice(client);
+    expect(await (await poll(client, 'unknown')).json()).toMatchObject({ error: 'invalid_grant' });
+    expect(await (await poll(other, String(device.device_code))).json()).toMatchObject({ error: 'invalid_grant' });
+    const plain = await register();
+    expect(await (await postForm('/device_authorization', plain, { scope: 'openid' })).json()).toMatchObject({ error: 'unauthorized_client' });
+    expect((await postForm('/device_authorization', undefined, { scope: 'openid' })).status).toBe(401);
+  });
+
+  it('offers a form at the verification_uri and refuses an unknown user code', async () => {
+    const form = await call('/device');
+    expect(form.status).toBe(200);
+    expect(await form.text()).toContain('user_code');
+    expect((await call('/device?user_code=BBBB-BBBB')).status).toBe(404);
+  });
+});

@@ -1,0 +1,84 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { approve, authorizeUrl, Browser, startLogin, webClientMetadata } from '../support/browser';
+import { call, mint, register } from '../support/oidc';
+
+const handoff = (body: unknown, type = 'application/json') =>
+  call('/wechat/handoff', { method: 'POST', headers: { 'Content-Type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+const approvals = async () => (await env.DB.prepare('SELECT count(*) AS n FROM login_approvals').first<{ n: number }>())!.n;
+
+async function pendingLogin() {
+  const client = await register(webClientMetadata);
+  return startLogin(new Browser(), authorizeUrl(client));
+}
+
+describe('POST /wechat/handoff (SPEC.md §5)', () => {
+  it('approves a pending login once; a second approval is 409 and spends no WeChat code', async () => {
+    const loginId = await pendingLogin();
+    const first = await approve(loginId);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ status: 'approved', client_name: 'Relying Party' });
+
+    const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01' });
+    const second = await handoff({ login: loginId, code: minted.code, appid: minted.appid });
+    expect(second.status).toBe(409);
+    expect(await second.json()).toMatchObject({ error: expect.any(String) });
+    // The code was not spent: it still logs in.
+    expect((await handoff({ login: await pendingLogin(), code: minted.code, appid: minted.appid })).status).toBe(200);
+  });
+
+  it('lets one of two concurrent approvals win', async () => {
+    const loginId = await pendingLogin();
+    const responses = await Promise.all([approve(loginId), approve(loginId)]);
+    expect(responses.map((response) => response.status).sort()).toEqual([200, 409]);
+  });
+
+  it('answers an unknown login 404, a bad WeChat code 400, and writes nothing', async () => {
+    const before = await approvals();
+    const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01' });
+    const unknown = await handoff({ login: 'NOSUCHLOGIN', code: minted.code });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: expect.any(String) });
+
+    const loginId = await pendingLogin();
+    const bad = await handoff({ login: loginId, code: 'spent-or-invalid' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: 'invalid_grant' });
+    const failing = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01', error: 40029 });
+    expect((await handoff({ login: loginId, code: failing.code })).status).toBe(400);
+    expect(await approvals()).toBe(before);
+    // Still pending: a good code approves it.
+    expect((await approve(loginId)).status).toBe(200);
+  });
+
+  it('binds the verified phone number when a phone code is sent', async () => {
+    const loginId = await pendingLogin();
+    const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01' });
+    const phone = await mint({ kind: 'phone', phone: '+8613600000009', appid: 'wx0000000000mini01' });
+    expect((await handoff({ login: loginId, code: minted.code, phone_code: phone.code })).status).toBe(200);
+    const row = await env.DB.prepare(
+      'SELECT u.phone_number FROM login_approvals a JOIN users u ON u.id = a.user_id WHERE a.login_id = ?',
+    ).bind(loginId).first<{ phone_number: string }>();
+    expect(row!.phone_number).toBe('+8613600000009');
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['a JSON array', '[]'],
+    ['no login', { code: 'abc' }],
+    ['a login id too long', { login: 'a'.repeat(33), code: 'abc' }],
+    ['no code', { login: 'abc' }],
+    ['a code that is not a string', { login: 'abc', code: 42 }],
+    ['deny that is not a boolean', { login: 'abc', deny: 'yes' }],
+  ])('refuses %s with 400 invalid_request', async (_, body) => {
+    const response = await handoff(body);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'invalid_request' });
+  });
+
+  it('refuses a body that is not JSON by content type', async () => {
+    const response = await handoff('login=abc&code=def', 'application/x-www-form-urlencoded');
+    expect(response.status).toBe(400);
+  });
+});

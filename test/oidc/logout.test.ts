@@ -1,0 +1,63 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { authorizeUrl, Browser, browserLogin, redeem, webClientMetadata } from '../support/browser';
+import { register } from '../support/oidc';
+
+async function loggedIn() {
+  const client = await register(webClientMetadata);
+  const browser = new Browser();
+  const result = await browserLogin(browser, client);
+  const tokens = await (await redeem(client, result.get('code')!)).json<Record<string, string>>();
+  return { client, browser, idToken: tokens.id_token! };
+}
+
+const sessionCount = async () => (await env.DB.prepare('SELECT count(*) AS n FROM sessions').first<{ n: number }>())!.n;
+
+describe('RP-initiated logout', () => {
+  it('ends the session with an id_token_hint and returns to the registered URI with state', async () => {
+    const { client, browser, idToken } = await loggedIn();
+    const before = await sessionCount();
+    const query = new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: 'https://rp.example/signed-out', state: 's1' });
+    const response = await browser.get(`/logout?${query}`);
+    expect(response.status).toBe(302);
+    expect(response.headers.get('Location')).toBe('https://rp.example/signed-out?state=s1');
+    expect(await sessionCount()).toBe(before - 1);
+    expect(browser.cookie('bridge_session')).toBeUndefined();
+    // Logged out: prompt=none now needs a login.
+    const silent = await browser.get(authorizeUrl(client, { prompt: 'none' }));
+    expect(silent.headers.get('Location')).toContain('error=login_required');
+  });
+
+  it('refuses an unregistered post_logout_redirect_uri with an error page, and keeps the session', async () => {
+    const { browser, idToken } = await loggedIn();
+    const before = await sessionCount();
+    const query = new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: 'https://evil.example/' });
+    const response = await browser.get(`/logout?${query}`);
+    expect(response.status).toBe(400);
+    expect(response.headers.get('Location')).toBeNull();
+    expect(await sessionCount()).toBe(before);
+  });
+
+  it('asks for confirmation without a hint, and logs out on the confirming POST', async () => {
+    const { browser } = await loggedIn();
+    const before = await sessionCount();
+    const page = await browser.get('/logout');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('name="confirm"');
+    expect(await sessionCount()).toBe(before);
+    const confirmed = await browser.request('/logout', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'confirm=yes',
+    });
+    expect(confirmed.status).toBe(200);
+    expect(await sessionCount()).toBe(before - 1);
+  });
+
+  it('refuses a forged id_token_hint', async () => {
+    const { browser, idToken } = await loggedIn();
+    const [header, payload] = idToken.split('.');
+    const response = await browser.get(`/logout?id_token_hint=${header}.${payload}.AAAA`);
+    expect(response.status).toBe(400);
+  });
+});

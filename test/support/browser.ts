@@ -1,0 +1,102 @@
+/** A browser as the authorization endpoint sees it: a cookie jar and manual redirects, through SELF. */
+import { call, mint, postForm, type RegisteredClient } from './oidc';
+
+export class Browser {
+  private readonly cookies = new Map<string, string>();
+
+  async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
+    return this.request(path, { headers });
+  }
+
+  async request(path: string, init: RequestInit = {}): Promise<Response> {
+    const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const headers = new Headers(init.headers);
+    if (cookie) headers.set('Cookie', cookie);
+    const response = await call(path.replace(/^http:\/\/localhost:8787/, ''), { ...init, headers, redirect: 'manual' });
+    for (const line of response.headers.getAll('Set-Cookie')) {
+      const [pair, ...attributes] = line.split(';');
+      const [name, value] = pair!.split('=') as [string, string];
+      const expired = attributes.some((attribute: string) => /max-age=0/i.test(attribute.trim()) || /expires=Thu, 01 Jan 1970/i.test(attribute));
+      if (expired || value === '') this.cookies.delete(name.trim());
+      else this.cookies.set(name.trim(), value);
+    }
+    return response;
+  }
+
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  forget(name: string): void {
+    this.cookies.delete(name);
+  }
+}
+
+export interface Pkce {
+  verifier: string;
+  challenge: string;
+}
+
+export async function pkce(): Promise<Pkce> {
+  const verifier = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))).replace(/[+/=]/g, (c) => ({ '+': '-', '/': '_', '=': '' })[c]!);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+  const challenge = btoa(String.fromCharCode(...digest)).replace(/[+/=]/g, (c) => ({ '+': '-', '/': '_', '=': '' })[c]!);
+  return { verifier, challenge };
+}
+
+export const REDIRECT_URI = 'https://rp.example/callback';
+
+export function authorizeUrl(client: RegisteredClient, params: Record<string, string> = {}): string {
+  const query = new URLSearchParams({
+    client_id: client.client_id,
+    redirect_uri: REDIRECT_URI,
+    response_type: 'code',
+    scope: 'openid profile phone offline_access',
+    state: 'state-123',
+    nonce: 'nonce-456',
+    ...params,
+  });
+  return `/authorize?${query}`;
+}
+
+/** Starts a browser login: the pending login id from the redirect to its page. */
+export async function startLogin(browser: Browser, url: string): Promise<string> {
+  const response = await browser.get(url);
+  if (response.status !== 303) throw new Error(`expected a login page, got ${response.status} ${response.headers.get('Location')}`);
+  return response.headers.get('Location')!.replace('/login/', '');
+}
+
+/** The mini program's part: approve the login with a fresh sandbox wx.login code. */
+export async function approve(loginId: string, identity: { openid?: string; unionid?: string } = {}) {
+  const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01', ...identity });
+  return call('/wechat/handoff', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ login: loginId, code: minted.code, appid: minted.appid }),
+  });
+}
+
+/** The whole browser part of the code flow: the parameters the client receives at its redirect_uri. */
+export async function browserLogin(browser: Browser, client: RegisteredClient, params: Record<string, string> = {}, identity = {}) {
+  const loginId = await startLogin(browser, authorizeUrl(client, params));
+  const approved = await approve(loginId, identity);
+  if (approved.status !== 200) throw new Error(`handoff failed: ${approved.status} ${await approved.text()}`);
+  const back = await browser.get(`/login/${loginId}/continue`);
+  if (back.status !== 302) throw new Error(`expected the redirect back, got ${back.status}`);
+  return new URL(back.headers.get('Location')!).searchParams;
+}
+
+export const redeem = (client: RegisteredClient, code: string, verifier?: string, redirectUri = REDIRECT_URI) =>
+  postForm('/token', client, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: redirectUri,
+    ...(verifier && { code_verifier: verifier }),
+  });
+
+export const webClientMetadata = {
+  redirect_uris: [REDIRECT_URI],
+  grant_types: ['authorization_code', 'refresh_token'],
+  post_logout_redirect_uris: ['https://rp.example/signed-out'],
+  client_name: 'Relying Party',
+};

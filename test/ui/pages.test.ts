@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { DeviceCodePage } from '../../src/ui/device-page';
+import { t } from '../../src/ui/i18n';
+import { LoginPage, type LoginPageProps } from '../../src/ui/login-page';
+import { LogoutConfirmPage, MessagePage } from '../../src/ui/message-page';
+
+/** hono/jsx elements stringify to HTML, possibly asynchronously. */
+const render = async (element: ReturnType<typeof LoginPage>): Promise<string> => (await element).toString();
+
+const NONCE = 'n0nce-Abc123';
+const props = (overrides: Partial<LoginPageProps> = {}): LoginPageProps => ({
+  locale: 'en',
+  loginId: 'Lg_0123456789abcdefghij-XYZ',
+  clientName: 'Acme Shop',
+  mode: 'authorization',
+  qrUrl: '/login/Lg_0123456789abcdefghij-XYZ/qr',
+  openUrl: '/login/Lg_0123456789abcdefghij-XYZ/open',
+  statusUrl: '/login/Lg_0123456789abcdefghij-XYZ/status',
+  continueUrl: '/login/Lg_0123456789abcdefghij-XYZ/continue',
+  nonce: NONCE,
+  ...overrides,
+});
+
+const attribute = (html: string, name: string) => [...html.matchAll(new RegExp(`\\s${name}="([^"]*)"`, 'g'))].map((m) => m[1]);
+
+describe('LoginPage (SPEC.md §5)', () => {
+  it('is a complete document in the chosen language, carrying the pending login id', async () => {
+    const html = await render(LoginPage(props()));
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('<html lang="en">');
+    expect(attribute(html, 'data-login-session')).toEqual(['Lg_0123456789abcdefghij-XYZ']);
+    expect(html).toContain('Sign in to Acme Shop');
+    for (const id of ['qr', 'open-wechat', 'status']) expect(attribute(html, 'data-testid')).toContain(id);
+    expect(html).toMatch(/<img[^>]+src="\/login\/Lg_0123456789abcdefghij-XYZ\/qr"/);
+    expect(html).toMatch(/<a[^>]+href="\/login\/Lg_0123456789abcdefghij-XYZ\/open"/);
+    expect(attribute(html, 'data-status-url')).toEqual([props().statusUrl]);
+    expect(attribute(html, 'data-continue-url')).toEqual([props().continueUrl]);
+    expect(html).toMatch(/<noscript><p><a href="\/login\/Lg_0123456789abcdefghij-XYZ\/continue"/);
+  });
+
+  it('renders each language with its own strings', async () => {
+    const en = await render(LoginPage(props({ locale: 'en' })));
+    const zh = await render(LoginPage(props({ locale: 'zh-CN' })));
+    expect(zh).toContain('<html lang="zh-CN">');
+    for (const key of ['scanWithWeChat', 'openWeChat', 'waiting'] as const) {
+      expect(en).toContain(t('en')[key]);
+      expect(zh).toContain(t('zh-CN')[key]);
+      expect(zh).not.toContain(t('en')[key]);
+    }
+    expect(zh).toContain('登录 Acme Shop');
+  });
+
+  it('escapes a hostile client name', async () => {
+    const html = await render(LoginPage(props({ clientName: '<script>alert("x")</script><img src=x onerror=alert(1)>' })));
+    expect(html).not.toContain('<script>alert');
+    expect(html).not.toContain('<img src=x');
+    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    // The only scripts are the page's own, under the nonce.
+    expect(html.match(/<script/g)).toHaveLength(1);
+  });
+
+  it('puts the nonce on its one inline script and its one inline style, and has no inline style attributes', async () => {
+    const html = await render(LoginPage(props()));
+    expect(html.match(/<script[^>]*>/g)).toEqual([`<script nonce="${NONCE}">`]);
+    expect(html.match(/<style[^>]*>/g)).toEqual([`<style nonce="${NONCE}">`]);
+    expect(html).not.toMatch(/\sstyle=/);
+    expect(html).not.toMatch(/\son[a-z]+=/);
+  });
+
+  it('loads nothing from elsewhere: no URL but the ones it was given', async () => {
+    const absolute = props({
+      qrUrl: 'http://localhost:8787/login/x/qr',
+      openUrl: 'http://localhost:8787/login/x/open',
+      statusUrl: 'http://localhost:8787/login/x/status',
+      continueUrl: 'http://localhost:8787/login/x/continue',
+      sandbox: { mintUrl: 'http://localhost:8787/sandbox/wechat/codes', handoffUrl: 'http://localhost:8787/wechat/handoff', miniprogramAppid: 'wx0000000000mini01' },
+    });
+    let html = await render(LoginPage(absolute));
+    for (const url of [absolute.qrUrl, absolute.openUrl, absolute.statusUrl, absolute.continueUrl, absolute.sandbox!.mintUrl, absolute.sandbox!.handoffUrl]) {
+      html = html.replaceAll(url, '');
+    }
+    expect(html).not.toMatch(/https?:|\/\/[a-z]|url\(|@import|<link|<iframe/i);
+    expect(html.match(/<img/g)).toHaveLength(1);
+  });
+
+  it('shows the sandbox form only when the sandbox is on', async () => {
+    expect(await render(LoginPage(props()))).not.toContain('data-testid="sandbox');
+    const html = await render(LoginPage(props({
+      sandbox: { mintUrl: '/sandbox/wechat/codes', handoffUrl: '/wechat/handoff', miniprogramAppid: 'wx0000000000mini01' },
+    })));
+    for (const id of ['sandbox', 'sandbox-openid', 'sandbox-unionid', 'sandbox-phone', 'sandbox-approve', 'sandbox-deny']) {
+      expect(attribute(html, 'data-testid')).toContain(id);
+    }
+    expect(attribute(html, 'data-mint-url')).toEqual(['/sandbox/wechat/codes']);
+    expect(attribute(html, 'data-handoff-url')).toEqual(['/wechat/handoff']);
+    expect(attribute(html, 'data-appid')).toEqual(['wx0000000000mini01']);
+    // Every field has a label.
+    for (const id of ['sandbox-openid', 'sandbox-unionid', 'sandbox-phone']) expect(html).toContain(`<label for="${id}">`);
+  });
+
+  it('shows the user code in device mode only', async () => {
+    const device = await render(LoginPage(props({ mode: 'device', loginId: 'BCDF-GHJK', userCode: 'BCDF-GHJK' })));
+    expect(device).toMatch(/data-testid="user-code">BCDF-GHJK</);
+    expect(attribute(device, 'data-mode')).toEqual(['device']);
+    const browser = await render(LoginPage(props({ userCode: 'BCDF-GHJK' })));
+    expect(browser).not.toContain('data-testid="user-code"');
+    expect(attribute(browser, 'data-mode')).toEqual(['authorization']);
+  });
+});
+
+describe('MessagePage, LogoutConfirmPage, DeviceCodePage', () => {
+  it('renders an escaped message page in the chosen language', async () => {
+    const html = await render(MessagePage({ locale: 'zh-CN', title: '出错了', message: 'bad <redirect_uri>', status: 'error', nonce: NONCE }));
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('<html lang="zh-CN">');
+    expect(html).toContain('<h1 class="error">出错了</h1>');
+    expect(html).toContain('bad &lt;redirect_uri&gt;');
+    expect(html).toContain(`<style nonce="${NONCE}">`);
+    expect(html).not.toContain('<script');
+  });
+
+  it('asks before signing out, carrying the request through hidden fields', async () => {
+    const html = await render(LogoutConfirmPage({
+      locale: 'en',
+      action: '/logout',
+      hiddenFields: { post_logout_redirect_uri: 'https://rp.example/bye?a=1&b="2"', state: 'xyz', confirm: 'yes' },
+      nonce: NONCE,
+    }));
+    expect(html).toMatch(/<form method="post" action="\/logout">/);
+    expect(html).toContain('<input type="hidden" name="post_logout_redirect_uri" value="https://rp.example/bye?a=1&amp;b=&quot;2&quot;"/>');
+    expect(html).toContain('<input type="hidden" name="state" value="xyz"/>');
+    expect(html).toMatch(/data-testid="logout-confirm"[^>]*>Sign out</);
+  });
+
+  it('asks a device user for the code, and says when it was wrong', async () => {
+    const html = await render(DeviceCodePage({ locale: 'en', nonce: NONCE }));
+    expect(html).toMatch(/<form method="get">/);
+    expect(html).toContain('name="user_code"');
+    expect(html).not.toContain('data-testid="device-error"');
+    const invalid = await render(DeviceCodePage({ locale: 'zh-CN', nonce: NONCE, invalid: true }));
+    expect(invalid).toContain(t('zh-CN').deviceInvalid);
+  });
+});
