@@ -1,7 +1,13 @@
 import { drizzle } from 'drizzle-orm/d1';
-import * as schema from './schema';
 
-export const database = (d1: D1Database) => drizzle(d1, { schema });
+const instances = new WeakMap<D1Database, ReturnType<typeof drizzle>>();
+
+/** Drizzle over a D1 binding, made once per binding (the relational query API is not used, so no schema is parsed). */
+export function database(d1: D1Database) {
+  let db = instances.get(d1);
+  if (!db) instances.set(d1, (db = drizzle(d1)));
+  return db;
+}
 
 /** Drizzle over D1; `$client` is the raw binding, for the few statements drizzle cannot express. */
 export type Db = ReturnType<typeof database>;
