@@ -68,7 +68,7 @@ export function checkRedirectTarget(client: Client | undefined, params: Map<stri
   // OpenID Connect Core §3.1.2.1 requires redirect_uri; so do we, for OAuth requests too.
   if (!redirectUri) throw new FatalAuthorizationError('invalid_request', 'redirect_uri is missing');
   if (!matchRedirectUri(client, redirectUri)) {
-    throw new FatalAuthorizationError('invalid_request', 'redirect_uri is not registered for this application');
+    throw new FatalAuthorizationError('invalid_redirect_uri', 'redirect_uri is not registered for this application');
   }
   return { client, redirectUri };
 }

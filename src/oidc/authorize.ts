@@ -9,7 +9,7 @@ import { bridge, type AppContext, type AppEnv, type Bridge } from '../context';
 import { findClient } from '../store/clients';
 import { putAuthorizationCode, putPendingLogin, type PendingLogin } from '../store/pending';
 import { randomId, sha256 } from '../tokens/crypto';
-import { pickLocale } from '../ui/i18n';
+import { pickLocale, t } from '../ui/i18n';
 import { MessagePage } from '../ui/message-page';
 import { respondHtml } from '../ui/respond';
 import {
@@ -139,7 +139,9 @@ export async function issueAuthorizationCode(context: Bridge, request: CodeReque
 /** SPEC.md §8: before the client and redirect_uri are trusted, errors are shown, never redirected. */
 export function errorPage(c: AppContext, error: string, description: string, status: 400 | 403 | 404 | 409 = 400) {
   const locale = pickLocale(new URL(c.req.url).searchParams.get('ui_locales') ?? undefined, c.req.header('Accept-Language'));
-  return respondHtml(c, (nonce) => MessagePage({ locale, title: error, message: description, status: 'error', nonce }), status);
+  const strings = t(locale);
+  const message = error === 'invalid_client' ? strings.unknownClient : error === 'invalid_redirect_uri' ? strings.badRedirectUri : description;
+  return respondHtml(c, (nonce) => MessagePage({ locale, title: strings.errorTitle, message, status: 'error', nonce }), { status });
 }
 
 export const authorization = new Hono<AppEnv>().get('/', authorize).post('/', authorize);

@@ -14,6 +14,6 @@ export const deviceVerification = new Hono<AppEnv>().get('/', async (c) => {
   if (typed === undefined) return respondHtml(c, (nonce) => DeviceCodePage({ locale, nonce }));
   const userCode = normalizeUserCode(typed);
   const login = userCode && (await getPendingLogin(context.env.KV, userCode, context.now));
-  if (!login || login.authorization) return respondHtml(c, (nonce) => DeviceCodePage({ locale, nonce, invalid: true }), 404);
+  if (!login || login.authorization) return respondHtml(c, (nonce) => DeviceCodePage({ locale, nonce, invalid: true }), { status: 404 });
   return c.redirect(`/login/${login.id}`, 303);
 });

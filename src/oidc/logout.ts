@@ -11,10 +11,9 @@ import { bridge, type AppContext, type AppEnv, type Bridge } from '../context';
 import { findClient } from '../store/clients';
 import { deleteSession } from '../store/sessions';
 import { sha256 } from '../tokens/crypto';
-import { pickLocale } from '../ui/i18n';
 import { LogoutConfirmPage, MessagePage } from '../ui/message-page';
 import { respondHtml } from '../ui/respond';
-import { t } from '../ui/i18n';
+import { pickLocale, t } from '../ui/i18n';
 import { errorPage } from './authorize';
 import { OAuthError } from './errors';
 import { formParams } from './request';
@@ -32,6 +31,12 @@ async function hintClaims(context: Bridge, hint: string): Promise<{ aud?: unknow
   } catch {
     return undefined;
   }
+}
+
+/** A CSP source for a redirect target: its origin, or its scheme for a native app's private-use URI. */
+function formTarget(uri: string): string {
+  const url = new URL(uri);
+  return url.origin === 'null' ? url.protocol : url.origin;
 }
 
 async function logout(c: AppContext) {
@@ -69,7 +74,9 @@ async function logout(c: AppContext) {
   const confirmed = claims !== undefined || (c.req.method === 'POST' && params.get('confirm') === 'yes');
   if (!confirmed) {
     const hidden = Object.fromEntries([...params].filter(([name]) => name !== 'confirm'));
-    return respondHtml(c, (nonce) => LogoutConfirmPage({ locale, action: '/logout', hiddenFields: { ...hidden, confirm: 'yes' }, nonce }));
+    // The confirming POST is redirected to the client: CSP form-action must allow where it goes.
+    const formTargets = redirect ? [formTarget(redirect)] : [];
+    return respondHtml(c, (nonce) => LogoutConfirmPage({ locale, action: '/logout', hiddenFields: { ...hidden, confirm: 'yes' }, nonce }), { formTargets });
   }
 
   const cookie = sessionCookieValue(c);

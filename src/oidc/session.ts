@@ -40,9 +40,9 @@ export const sessionCookieValue = (c: AppContext) => getCookie(c, SESSION_COOKIE
 export const browserCookieName = (loginId: string) => `bridge_login_${loginId}`;
 
 export function setBrowserCookie(c: AppContext, bridge: Bridge, loginId: string, value: string, maxAge: number): void {
-  setCookie(c, browserCookieName(loginId), value, { httpOnly: true, secure: secure(bridge), sameSite: 'Lax', path: '/authorize', maxAge });
+  setCookie(c, browserCookieName(loginId), value, { httpOnly: true, secure: secure(bridge), sameSite: 'Lax', path: `/login/${loginId}`, maxAge });
 }
 
 export function clearBrowserCookie(c: AppContext, bridge: Bridge, loginId: string): void {
-  deleteCookie(c, browserCookieName(loginId), { path: '/authorize', secure: secure(bridge) });
+  deleteCookie(c, browserCookieName(loginId), { path: `/login/${loginId}`, secure: secure(bridge) });
 }

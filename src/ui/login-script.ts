@@ -3,7 +3,8 @@
  * nonce). It reads everything from data attributes that the server rendered
  * and escaped, so the script itself is a constant:
  * - polls `data-status-url` until the pending login is approved, denied or
- *   expired, backing off on errors and honouring Retry-After;
+ *   expired, backing off on errors and honouring Retry-After, and checking at
+ *   once when the tab comes back (from WeChat, on a phone);
  * - then, for a browser login, goes to `data-continue-url`, which redirects to
  *   the client; for a device login it says to return to the device;
  * - drives the sandbox form: mints sandbox codes and posts them to
@@ -129,6 +130,10 @@ export const LOGIN_SCRIPT = `(() => {
     });
   }
 
+  // Back from WeChat on a phone: look at once rather than at the next tick.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') schedule(0);
+  });
   schedule(INTERVAL);
 })();
 `;

@@ -4,17 +4,23 @@ import { randomId } from '../tokens/crypto';
 
 type Renderable = string | Promise<string> | { toString(): string | Promise<string> };
 
-export async function respondHtml(c: AppContext, render: (nonce: string) => Renderable, status: 200 | 400 | 403 | 404 | 409 | 500 = 200) {
+export interface HtmlOptions {
+  status?: 200 | 400 | 403 | 404 | 409 | 500;
+  /** Where a form on the page may end up besides this origin: CSP form-action also governs its redirects. */
+  formTargets?: string[];
+}
+
+export async function respondHtml(c: AppContext, render: (nonce: string) => Renderable, options: HtmlOptions = {}) {
   const nonce = randomId(16);
   const body = await (await render(nonce)).toString();
-  return c.html(body, status, {
+  return c.html(body, options.status ?? 200, {
     'Content-Security-Policy': [
       "default-src 'none'",
       "img-src 'self' data:",
       `style-src 'nonce-${nonce}'`,
       `script-src 'nonce-${nonce}'`,
       "connect-src 'self'",
-      "form-action 'self'",
+      ["form-action 'self'", ...(options.formTargets ?? [])].join(' '),
       "frame-ancestors 'none'",
       "base-uri 'none'",
     ].join('; '),

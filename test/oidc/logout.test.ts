@@ -54,6 +54,16 @@ describe('RP-initiated logout', () => {
     expect(await sessionCount()).toBe(before - 1);
   });
 
+  it("lets the confirmation form's redirect reach the registered URI under the page's CSP", async () => {
+    const { client, browser } = await loggedIn();
+    const query = new URLSearchParams({ client_id: client.client_id, post_logout_redirect_uri: 'https://rp.example/signed-out' });
+    const page = await browser.get(`/logout?${query}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('Content-Security-Policy')).toContain("form-action 'self' https://rp.example;");
+    const plain = await browser.get('/logout');
+    expect(plain.headers.get('Content-Security-Policy')).toContain("form-action 'self';");
+  });
+
   it('refuses a forged id_token_hint', async () => {
     const { browser, idToken } = await loggedIn();
     const [header, payload] = idToken.split('.');

@@ -2,33 +2,36 @@
 import { call, mint, postForm, type RegisteredClient } from './oidc';
 
 export class Browser {
-  private readonly cookies = new Map<string, string>();
+  /** name → value and the Path it was set for (RFC 6265 §5.1.4: sent only below that path). */
+  private readonly cookies = new Map<string, { value: string; path: string }>();
 
   async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
     return this.request(path, { headers });
   }
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {
-    const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const target = path.replace(/^http:\/\/localhost:8787/, '');
+    const pathname = target.split('?')[0]!;
+    const cookie = [...this.cookies]
+      .filter(([, { path: scope }]) => pathname === scope || pathname.startsWith(scope.endsWith('/') ? scope : `${scope}/`))
+      .map(([name, { value }]) => `${name}=${value}`)
+      .join('; ');
     const headers = new Headers(init.headers);
     if (cookie) headers.set('Cookie', cookie);
-    const response = await call(path.replace(/^http:\/\/localhost:8787/, ''), { ...init, headers, redirect: 'manual' });
+    const response = await call(target, { ...init, headers, redirect: 'manual' });
     for (const line of response.headers.getAll('Set-Cookie')) {
       const [pair, ...attributes] = line.split(';');
       const [name, value] = pair!.split('=') as [string, string];
       const expired = attributes.some((attribute: string) => /max-age=0/i.test(attribute.trim()) || /expires=Thu, 01 Jan 1970/i.test(attribute));
+      const scope = attributes.map((attribute) => attribute.trim()).find((attribute) => /^path=/i.test(attribute))?.slice(5) ?? '/';
       if (expired || value === '') this.cookies.delete(name.trim());
-      else this.cookies.set(name.trim(), value);
+      else this.cookies.set(name.trim(), { value, path: scope });
     }
     return response;
   }
 
   cookie(name: string): string | undefined {
-    return this.cookies.get(name);
-  }
-
-  forget(name: string): void {
-    this.cookies.delete(name);
+    return this.cookies.get(name)?.value;
   }
 }
 
