@@ -1,0 +1,110 @@
+/**
+ * Real headless Chromium for the end-to-end tests: Debian's `chromium` driven by
+ * playwright-core (no bundled browser download). Each launch gets a fresh profile
+ * directory, so no cookie or cache leaks between runs, and `close()` leaves
+ * neither a process nor the profile behind.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+
+/** Debian's chromium; CHROMIUM overrides it (another distribution, a local build). */
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+];
+
+export interface Browser {
+  context: BrowserContext;
+  /** The first tab, the one the tests drive. */
+  page: Page;
+  /** Closes Chromium and deletes its profile; safe to call twice. */
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(options: Omit<BrowserContextOptions, 'baseURL'> = {}): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), 'wechat-oidc-chromium-'));
+  let context: BrowserContext;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      colorScheme: 'light',
+      ...options,
+    });
+  } catch (error) {
+    rmSync(profile, { recursive: true, force: true });
+    throw error;
+  }
+  // A missing element or a page that never comes should fail a test quickly, not after Playwright's 30 s.
+  context.setDefaultTimeout(10_000);
+  const page = context.pages()[0] ?? (await context.newPage());
+  let closed: Promise<void> | undefined;
+  return {
+    context,
+    page,
+    close: () =>
+      (closed ??= (async () => {
+        await context.close().catch(() => undefined);
+        rmSync(profile, { recursive: true, force: true });
+      })()),
+  };
+}
+
+/**
+ * A relying party's redirect target: a tiny HTTP server on 127.0.0.1 that answers
+ * every GET with a small page and remembers the URLs it was asked for.
+ * (Playwright's routing cannot stand in for it: a route sees only the first URL
+ * of a redirect chain, and the provider reaches the client by redirecting.)
+ */
+export interface RelyingParty {
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  /** Every path and query the browser brought here, in order. */
+  visits: string[];
+  close(): Promise<void>;
+}
+
+export async function startRelyingParty(): Promise<RelyingParty> {
+  const visits: string[] = [];
+  const server = createServer((request, response) => {
+    visits.push(request.url ?? '');
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    response.end('<!doctype html><title>Relying party</title><p>Back at the client.</p>');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  let closed: Promise<void> | undefined;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    visits,
+    close: () =>
+      (closed ??= new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      })),
+  };
+}
+
+/** Waits for the browser to arrive at `target` (any query), and returns the full URL it arrived at. */
+export async function arrivalAt(page: Page, target: string, timeout = 20_000): Promise<URL> {
+  const base = new URL(target);
+  const matches = (url: URL) => url.origin === base.origin && url.pathname === base.pathname;
+  await page.waitForURL(matches, { timeout, waitUntil: 'commit' });
+  return new URL(page.url());
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// `npm run screenshots`: regenerates docs/login-*.png. Not part of `npm test`
+// (tests must not rewrite tracked files); vitest only runs the TypeScript.
+export default defineConfig({
+  test: {
+    include: ['test/e2e/support/screenshots.ts'],
+    environment: 'node',
+    testTimeout: 60_000,
+    hookTimeout: 90_000,
+  },
+});
