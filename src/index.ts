@@ -48,7 +48,22 @@ app.use('/sandbox/*', async (c, next) => {
 });
 app.route('/sandbox/wechat', sandboxRoutes);
 
-app.notFound((c) => c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404));
+/** The methods some route serves `path` with (RFC 9110 §9.3.2: HEAD wherever GET). */
+function allowedMethods(path: string): string[] {
+  const methods = new Set(app.routes.map((route) => route.method).filter((method) => method !== 'ALL'));
+  const allowed = [...methods].filter((method) => app.router.match(method, path)[0].some(([[, route]]) => route.method === method));
+  return allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed;
+}
+
+app.notFound((c) => {
+  // RFC 9110 §15.5.6: a known path asked with a method it does not serve is 405, with Allow.
+  const allowed = allowedMethods(c.req.path);
+  if (allowed.length > 0) {
+    const list = allowed.join(', ');
+    return c.json({ error: 'method_not_allowed', error_description: `this endpoint answers ${list}` }, 405, { Allow: list });
+  }
+  return c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404);
+});
 
 app.onError((error, c) => {
   if (error instanceof OAuthError) return c.json(error.toJSON(), error.status, error.headers);

@@ -6,6 +6,7 @@
  */
 import type { Client } from '../store/clients';
 import { GRANT_TYPES } from './client-metadata';
+import { printableDescription } from './errors';
 import { grantScopes, isValidScopeString, type Scope } from './scopes';
 
 export interface AuthorizationRequest {
@@ -30,8 +31,11 @@ export class FatalAuthorizationError extends Error {
 
 /** A failure the client gets at its redirect_uri. */
 export class RedirectableAuthorizationError extends Error {
-  constructor(readonly error: string, readonly description: string) {
+  readonly description: string;
+
+  constructor(readonly error: string, description: string) {
     super(description);
+    this.description = printableDescription(description);
   }
 }
 

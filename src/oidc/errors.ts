@@ -1,19 +1,34 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
+const DESCRIPTION_MAX = 200;
+
+/**
+ * RFC 6749 §4.1.2.1 and §5.2: error_description is %x20-21 / %x23-5B /
+ * %x5D-7E. Descriptions that quote what the client sent are made to fit,
+ * and cut short, so hostile input is never echoed as is.
+ */
+export function printableDescription(description: string): string {
+  const printable = description.replace(/"/g, "'").replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?');
+  return printable.length > DESCRIPTION_MAX ? `${printable.slice(0, DESCRIPTION_MAX - 3)}...` : printable;
+}
+
 /**
  * The one error type of the provider. Handlers throw it; `src/index.ts`
  * renders it as the JSON of RFC 6749 §5.2 (and its siblings in RFC 6750,
  * 7009, 7591, 7662, 8628 and 8693).
  */
 export class OAuthError extends Error {
+  readonly description: string;
+
   constructor(
     readonly error: string,
-    readonly description: string,
+    description: string,
     readonly status: ContentfulStatusCode = 400,
     readonly headers: Record<string, string> = {},
   ) {
     super(`${error}: ${description}`);
     this.name = 'OAuthError';
+    this.description = printableDescription(description);
   }
 
   toJSON(): { error: string; error_description: string } {

@@ -70,7 +70,7 @@ export const loginPages = new Hono<AppEnv>()
     const context = bridge(c);
     const login = await pendingFor(c, context);
     c.header('Cache-Control', 'no-store');
-    if (!login) return c.json({ status: 'expired' }, 404);
+    if (!login) return c.json({ error: 'login_not_found', error_description: 'no pending login has this id, or it expired' }, 404);
     const approval = await findApproval(context.db, login.id);
     return c.json({ status: approval ? (approval.approved ? 'approved' : 'denied') : 'pending' });
   })

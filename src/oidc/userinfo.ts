@@ -37,16 +37,23 @@ async function userinfo(c: AppContext) {
   );
 }
 
+/** RFC 6750 §3.1: a malformed request, with the challenge every error of a protected resource carries (§3). */
+const invalidBearerRequest = (description: string) =>
+  new OAuthError('invalid_request', description, 400, { 'WWW-Authenticate': 'Bearer error="invalid_request"' });
+
 /** RFC 6750 §2.1 header, or §2.2 form body on POST; never both (§2). */
 async function bearerToken(c: AppContext): Promise<string | undefined> {
   const header = c.req.header('Authorization');
-  const fromBody =
-    c.req.method === 'POST' && /^application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')
-      ? formParams(new URLSearchParams(await c.req.text())).get('access_token')
-      : undefined;
-  if (header !== undefined && fromBody !== undefined) {
-    throw new OAuthError('invalid_request', 'send the access token once', 400, { 'WWW-Authenticate': 'Bearer error="invalid_request"' });
+  let fromBody: string | undefined;
+  if (c.req.method === 'POST' && /^application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')) {
+    try {
+      fromBody = formParams(new URLSearchParams(await c.req.text())).get('access_token');
+    } catch (error) {
+      if (error instanceof OAuthError) throw invalidBearerRequest(error.description);
+      throw error;
+    }
   }
+  if (header !== undefined && fromBody !== undefined) throw invalidBearerRequest('send the access token once');
   if (header === undefined) return fromBody;
   const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
   return match?.[1] ?? '';

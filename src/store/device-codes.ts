@@ -1,5 +1,5 @@
 /** RFC 8628 device authorizations in D1: issued once, polled often. */
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from './db';
 import { deviceCodes, loginApprovals } from './schema';
 
@@ -12,15 +12,17 @@ export async function insertDeviceCode(db: Db, row: DeviceCode): Promise<void> {
 /**
  * One poll, one round trip: reads the device code with its approval as they
  * were, and records this poll, widening the interval by 5 s when the client
- * polled too fast (RFC 8628 §3.5 slow_down).
+ * polled too fast (RFC 8628 §3.5 slow_down). Only the client the code was
+ * issued to polls it: another client's poll neither sees nor touches it.
  */
-export async function pollDeviceCode(db: Db, codeHash: string, now: number) {
+export async function pollDeviceCode(db: Db, codeHash: string, clientId: string, now: number) {
+  const polled = and(eq(deviceCodes.codeHash, codeHash), eq(deviceCodes.clientId, clientId));
   const [rows] = await db.batch([
     db
       .select({ device: deviceCodes, approval: loginApprovals })
       .from(deviceCodes)
       .leftJoin(loginApprovals, eq(loginApprovals.loginId, deviceCodes.userCode))
-      .where(eq(deviceCodes.codeHash, codeHash)),
+      .where(polled),
     db
       .update(deviceCodes)
       .set({
@@ -28,7 +30,7 @@ export async function pollDeviceCode(db: Db, codeHash: string, now: number) {
                       THEN ${deviceCodes.interval} + 5 ELSE ${deviceCodes.interval} END`,
         lastPolledAt: now,
       })
-      .where(eq(deviceCodes.codeHash, codeHash)),
+      .where(polled),
   ]);
   return rows[0];
 }

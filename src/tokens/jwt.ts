@@ -43,8 +43,16 @@ export async function verifyAccessToken(keys: KeySet, issuer: string, token: str
       typ: 'at+jwt',
       requiredClaims: ['sub', 'client_id', 'jti', 'gid', 'exp', 'iat'],
     });
-    return payload as unknown as AccessTokenClaims;
+    return hasClaimTypes(payload) ? payload : null;
   } catch {
     return null;
   }
+}
+
+const STRING_CLAIMS = ['iss', 'sub', 'aud', 'client_id', 'scope', 'jti', 'gid'] as const;
+const NUMBER_CLAIMS = ['iat', 'exp', 'auth_time'] as const;
+
+/** A signature says who made a token, not that its claims have the types the lookups expect. */
+function hasClaimTypes(payload: JWTPayload): payload is JWTPayload & AccessTokenClaims {
+  return STRING_CLAIMS.every((name) => typeof payload[name] === 'string') && NUMBER_CLAIMS.every((name) => typeof payload[name] === 'number');
 }

@@ -20,8 +20,8 @@ export async function deviceCodeGrant(bridge: Bridge, client: Client, params: Ma
   const deviceCode = params.get('device_code');
   if (!deviceCode) throw invalidRequest('device_code is required');
   const hash = await sha256(deviceCode);
-  const found = await pollDeviceCode(bridge.db, hash, bridge.now);
-  if (!found || found.device.clientId !== client.clientId) throw invalidGrant('the device_code is invalid');
+  const found = await pollDeviceCode(bridge.db, hash, client.clientId, bridge.now);
+  if (!found) throw invalidGrant('the device_code is invalid');
   const { device, approval } = found;
 
   if (device.expiresAt <= bridge.now) throw new OAuthError('expired_token', 'the device_code has expired: start again');
