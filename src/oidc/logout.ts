@@ -22,7 +22,9 @@ import { clearSessionCookie, sessionCookieValue } from './session';
 /** The claims of an ID token this issuer signed, expired or not (§2: the hint may have expired). */
 async function hintClaims(context: Bridge, hint: string): Promise<{ aud?: unknown; sub?: unknown } | undefined> {
   try {
-    const { kid } = decodeProtectedHeader(hint);
+    const { kid, typ } = decodeProtectedHeader(hint);
+    // An access token (RFC 9068 at+jwt) is not an ID token, whoever signed it.
+    if (typ !== 'JWT') return undefined;
     const key = (await context.keys()).all.find((candidate) => candidate.kid === kid);
     if (!key) return undefined;
     const { payload } = await compactVerify(hint, key.publicKey, { algorithms: [key.alg] });

@@ -64,6 +64,16 @@ describe('RP-initiated logout', () => {
     expect(plain.headers.get('Content-Security-Policy')).toContain("form-action 'self';");
   });
 
+  it('refuses an access token as id_token_hint', async () => {
+    const { client, browser } = await loggedIn();
+    const result = await browserLogin(new Browser(), client);
+    const tokens = await (await redeem(client, result.get('code')!)).json<Record<string, string>>();
+    const before = await sessionCount();
+    const response = await browser.get(`/logout?id_token_hint=${tokens.access_token}`);
+    expect(response.status).toBe(400);
+    expect(await sessionCount()).toBe(before);
+  });
+
   it('refuses a forged id_token_hint', async () => {
     const { browser, idToken } = await loggedIn();
     const [header, payload] = idToken.split('.');
