@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// node bench/profile.mjs: where the bridge's worker spends its JavaScript time, per operation.
+//
+// Starts the bridge as `npm start` does (from a snapshot of the tree, fresh state), attaches to
+// the worker through wrangler's inspector proxy (the DevTools protocol), and runs each operation
+// PROFILE_RUNS times (default 60) one after another under V8's sampling profiler. Self time is
+// mapped back through the bundle's source map; time in native code (WebCrypto, Response, body
+// reading) and in workerd's D1 client is charged to the nearest bundled caller. Prints, per
+// operation, the share by package or source file and the hottest frames, and writes
+// bench/results/profile.json. Profiling slows the worker: read the shares, not the milliseconds.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BridgeSide } from './lib/flows.mjs';
+import { DevTools, profileOperations, workerInspectorUrl } from './lib/inspector.mjs';
+import { killAllNow, processTree, root, snapshotProject, startBridge } from './lib/servers.mjs';
+
+const runs = Number(process.env.PROFILE_RUNS || 60);
+const outDir = resolve(process.env.BENCH_OUT || join(root, 'bench/results'));
+const watchdog = setTimeout(() => {
+  console.error('profile: timed out after 180 s');
+  killAllNow();
+  process.exit(124);
+}, 180_000);
+
+const snapshot = snapshotProject();
+let server;
+let exitCode = 0;
+try {
+  server = await startBridge({ projectDir: snapshot.dir });
+  const bridge = await BridgeSide.create(server);
+  const http = bridge.http(1);
+  const identity = { openid: 'oprofile0', unionid: 'uprofile0' };
+  let tokens = await bridge.login(http, identity);
+  // Warm-up: JIT, caches (client, keys, config), first login of the user done above.
+  for (let i = 0; i < 20; i += 1) {
+    await bridge.discovery(http);
+    await bridge.userinfo(http, tokens);
+    tokens = await bridge.refresh(http, tokens);
+  }
+  const proxy = processTree(server.pid).find((p) => p.role === 'workerd-proxy');
+  const url = proxy && (await workerInspectorUrl(proxy.pid));
+  if (!url) throw new Error('the worker inspector was not found');
+  const devtools = await DevTools.connect(url);
+  const result = await profileOperations(
+    devtools,
+    {
+      discovery: () => bridge.discovery(http),
+      jwks: () => bridge.jwks(http),
+      userinfo: () => bridge.userinfo(http, tokens),
+      refresh: async () => void (tokens = await bridge.refresh(http, tokens)),
+      login: async () => void (tokens = await bridge.login(http, identity)),
+    },
+    runs,
+  );
+  devtools.close();
+  http.close();
+  for (const [op, summary] of Object.entries(result)) {
+    console.log(`\n== ${op}: ${summary.jsMsPerOp} ms of worker JS per operation under the profiler (${summary.runs} runs)`);
+    console.log('   by package / source file:');
+    for (const owner of summary.byOwner) console.log(`     ${String(owner.share).padStart(5)}%  ${owner.name}`);
+    console.log('   hottest frames:');
+    for (const frame of summary.byFunction.slice(0, 10)) console.log(`     ${String(frame.share).padStart(5)}%  ${frame.name}`);
+  }
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'profile.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), runs, result }, null, 2)}\n`);
+  console.log(`\nwrote ${join(outDir, 'profile.json')}`);
+} catch (error) {
+  console.error(error?.stack ?? error);
+  if (server) console.error(server.output().slice(-2000));
+  exitCode = 1;
+} finally {
+  await server?.stop();
+  snapshot.remove();
+  clearTimeout(watchdog);
+}
+process.exit(exitCode);
