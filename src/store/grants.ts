@@ -4,7 +4,7 @@
  * what can still revoke them is their grant's `revoked_at` and the
  * revoked_access_tokens list, read together with the user in one query.
  */
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from './db';
 import { grants, refreshTokens, revokedAccessTokens, users, wechatIdentities } from './schema';
@@ -70,36 +70,92 @@ export interface RefreshTokenState extends GrantWithSubject {
   token: typeof refreshTokens.$inferSelect;
 }
 
-export async function findRefreshToken(db: Db, tokenHash: string): Promise<RefreshTokenState | undefined> {
-  return db
-    .select({ token: refreshTokens, grant: grants, ...subjectColumns })
+/**
+ * Selected with distinct column names: inside a D1 batch, rows come back as
+ * objects, where a second `id` or `expires_at` would overwrite the first.
+ */
+const refreshTokenQuery = (db: Db, tokenHash: string) =>
+  db
+    .select({
+      token: {
+        tokenHash: refreshTokens.tokenHash,
+        grantId: refreshTokens.grantId,
+        createdAt: sql<number>`${refreshTokens.createdAt}`.as('token_created_at'),
+        expiresAt: sql<number>`${refreshTokens.expiresAt}`.as('token_expires_at'),
+        usedAt: refreshTokens.usedAt,
+        replacedBy: refreshTokens.replacedBy,
+      },
+      grant: {
+        id: sql<string>`${grants.id}`.as('grant_row_id'),
+        clientId: grants.clientId,
+        userId: grants.userId,
+        scope: grants.scope,
+        authTime: grants.authTime,
+        amr: grants.amr,
+        wechatAppid: grants.wechatAppid,
+        wechatOpenid: grants.wechatOpenid,
+        createdAt: grants.createdAt,
+        expiresAt: grants.expiresAt,
+        revokedAt: grants.revokedAt,
+      },
+      ...subjectColumns,
+      userId: sql<string>`${users.id}`.as('subject_id'),
+    })
     .from(refreshTokens)
     .innerJoin(grants, eq(grants.id, refreshTokens.grantId))
     .innerJoin(users, eq(users.id, grants.userId))
     .leftJoin(wechatIdentities, identityOfGrant)
-    .where(eq(refreshTokens.tokenHash, tokenHash))
-    .get();
+    .where(eq(refreshTokens.tokenHash, tokenHash));
+
+export async function findRefreshToken(db: Db, tokenHash: string): Promise<RefreshTokenState | undefined> {
+  return refreshTokenQuery(db, tokenHash).get();
+}
+
+export interface Rotation {
+  oldHash: string;
+  newHash: string;
+  clientId: string;
+  /** Scopes the new access token asks for: each must be in the grant. */
+  scopes?: readonly string[];
+  now: number;
+  /** Lifetime of the new refresh token, never past its grant's. */
+  ttl: number;
 }
 
 /**
- * Marks `oldHash` used and stores its successor, atomically: the successor
- * is only written if this call is the one that marked the old token used.
- * False means another request rotated it first, so this is a reuse.
+ * One refresh, one round trip, one transaction: reads the presented token
+ * as it was, and spends it for a successor only if it is live, this
+ * client's, its grant unrevoked and the scopes granted. `before` lets the
+ * caller say why not; `rotated` false with a `before` that was fine means a
+ * concurrent request spent it first.
  */
-export async function rotateRefreshToken(db: Db, oldHash: string, next: NewRefreshToken & { grantId: string }, now: number): Promise<boolean> {
-  const d1 = db.$client;
-  const [marked] = await d1.batch([
-    d1
-      .prepare('UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2 WHERE token_hash = ?3 AND used_at IS NULL')
-      .bind(now, next.tokenHash, oldHash),
-    d1
-      .prepare(
-        `INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at)
-         SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ?5 AND replaced_by = ?1)`,
-      )
-      .bind(next.tokenHash, next.grantId, now, next.expiresAt, oldHash),
+export async function rotateRefreshToken(db: Db, rotation: Rotation): Promise<{ before?: RefreshTokenState; rotated: boolean }> {
+  const { oldHash, newHash, clientId, now, ttl } = rotation;
+  const scopesGranted = (rotation.scopes ?? []).map((scope) => sql`instr(' ' || ${grants.scope} || ' ', ${` ${scope} `}) > 0`);
+  const [before, marked] = await db.batch([
+    refreshTokenQuery(db, oldHash),
+    db
+      .update(refreshTokens)
+      .set({ usedAt: now, replacedBy: newHash })
+      .where(
+        and(
+          eq(refreshTokens.tokenHash, oldHash),
+          isNull(refreshTokens.usedAt),
+          gt(refreshTokens.expiresAt, now),
+          sql`EXISTS (SELECT 1 FROM ${grants} WHERE ${and(
+            eq(grants.id, refreshTokens.grantId),
+            eq(grants.clientId, clientId),
+            isNull(grants.revokedAt),
+            ...scopesGranted,
+          )})`,
+        ),
+      ),
+    db.insert(refreshTokens).select(sql`
+      SELECT ${newHash}, rt.grant_id, ${now}, MIN(${now + ttl}, g.expires_at), NULL, NULL
+      FROM refresh_tokens rt JOIN grants g ON g.id = rt.grant_id
+      WHERE rt.token_hash = ${oldHash} AND rt.replaced_by = ${newHash}`),
   ]);
-  return marked!.meta.changes === 1;
+  return { before: before[0], rotated: marked.meta.changes === 1 };
 }
 
 export async function revokeGrant(db: Db, grantId: string, now: number): Promise<void> {

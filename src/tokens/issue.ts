@@ -7,7 +7,7 @@ import type { BatchItem } from 'drizzle-orm/batch';
 import type { Bridge } from '../context';
 import type { Scope } from '../oidc/scopes';
 import type { Client } from '../store/clients';
-import { insertGrant, rotateRefreshToken } from '../store/grants';
+import { insertGrant } from '../store/grants';
 import { userClaims, type Subject } from './claims';
 import { randomId, sha256 } from './crypto';
 import { signJwt } from './jwt';
@@ -42,7 +42,7 @@ export async function issueForNewGrant(
 ): Promise<TokenResponse> {
   const { config, db, now } = bridge;
   const grantId = randomId(16);
-  const refresh = auth.scopes.includes('offline_access') ? await newRefreshToken(bridge) : undefined;
+  const refresh = auth.scopes.includes('offline_access') ? await refreshTokenValue() : undefined;
   const signed = signTokens(bridge, client, grantId, auth);
   await insertGrant(
     db,
@@ -58,41 +58,19 @@ export async function issueForNewGrant(
       createdAt: now,
       expiresAt: now + config.ttl.grant,
     },
-    refresh && { tokenHash: refresh.hash, expiresAt: refresh.expiresAt },
+    refresh && { tokenHash: refresh.hash, expiresAt: now + config.ttl.refreshToken },
     guards(grantId),
   );
   return { ...(await signed), ...(refresh && { refresh_token: refresh.token }) };
 }
 
-/**
- * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): the presented refresh token
- * is spent and a new one issued. False when another request spent it first.
- */
-export async function issueForRefresh(
-  bridge: Bridge,
-  client: Client,
-  grant: { id: string; expiresAt: number },
-  presentedHash: string,
-  auth: Authentication,
-): Promise<TokenResponse | undefined> {
-  const refresh = await newRefreshToken(bridge, grant.expiresAt);
-  const signed = signTokens(bridge, client, grant.id, auth);
-  const rotated = await rotateRefreshToken(
-    bridge.db,
-    presentedHash,
-    { tokenHash: refresh.hash, expiresAt: refresh.expiresAt, grantId: grant.id },
-    bridge.now,
-  );
-  return rotated ? { ...(await signed), refresh_token: refresh.token } : undefined;
-}
-
-async function newRefreshToken(bridge: Bridge, grantExpiresAt = Infinity) {
+/** A fresh refresh token: the value for the client, the hash for D1. */
+export async function refreshTokenValue(): Promise<{ token: string; hash: string }> {
   const token = randomId(32);
-  const expiresAt = Math.min(bridge.now + bridge.config.ttl.refreshToken, grantExpiresAt);
-  return { token, hash: await sha256(token), expiresAt };
+  return { token, hash: await sha256(token) };
 }
 
-async function signTokens(bridge: Bridge, client: Client, grantId: string, auth: Authentication) {
+export async function signTokens(bridge: Bridge, client: Client, grantId: string, auth: Authentication) {
   const { config, now } = bridge;
   const keys = await bridge.keys();
   const scope = auth.scopes.join(' ');
