@@ -1,17 +1,19 @@
-/** Resolving a bearer access token (RFC 6750) to its live grant and user. */
+/** Resolving a bearer access token (RFC 6750) to its live grant's subject. */
 import type { Bridge } from '../context';
-import { findAccessTokenGrant, type GrantWithSubject } from '../store/grants';
+import { findAccessTokenGrant } from '../store/grants';
+import type { Subject } from '../tokens/claims';
 import { verifyAccessToken, type AccessTokenClaims } from '../tokens/jwt';
 
-export interface ActiveAccessToken extends GrantWithSubject {
+export interface ActiveAccessToken {
   claims: AccessTokenClaims;
+  subject: Subject;
 }
 
-/** The token's claims and grant when it is valid, unexpired and not revoked; otherwise undefined. */
+/** The token's claims and subject when it is valid, unexpired and not revoked; otherwise undefined. */
 export async function activeAccessToken(bridge: Bridge, token: string): Promise<ActiveAccessToken | undefined> {
   const claims = await verifyAccessToken(await bridge.keys(), bridge.config.issuer, token);
   if (!claims) return undefined;
   const found = await findAccessTokenGrant(bridge.db, claims.gid, claims.jti);
-  if (!found || found.tokenRevoked || found.grant.revokedAt !== null) return undefined;
-  return { ...found, claims };
+  if (!found || found.revoked) return undefined;
+  return { claims, subject: found.subject };
 }

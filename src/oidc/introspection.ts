@@ -54,7 +54,7 @@ export const introspection = new Hono<AppEnv>().post('/', async (c) => {
     token_type: 'refresh_token',
     scope: refresh.grant.scope,
     client_id: refresh.grant.clientId,
-    sub: refresh.userId,
+    sub: refresh.subject.id,
     iss: config.issuer,
     exp: refresh.token.expiresAt,
     iat: refresh.token.createdAt,

@@ -23,18 +23,7 @@ async function userinfo(c: AppContext) {
     });
   }
   c.header('Cache-Control', 'no-store');
-  return c.json(
-    userClaims(
-      {
-        id: active.userId,
-        phoneNumber: active.phoneNumber,
-        nickname: active.nickname,
-        picture: active.picture,
-        wechat: { appid: active.grant.wechatAppid, openid: active.grant.wechatOpenid, unionid: active.unionid },
-      },
-      scopes,
-    ),
-  );
+  return c.json(userClaims(active.subject, scopes));
 }
 
 /** RFC 6750 §3.1: a malformed request, with the challenge every error of a protected resource carries (§3). */

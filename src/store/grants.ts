@@ -6,8 +6,10 @@
  */
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
+import type { Subject } from '../tokens/claims';
 import type { Db } from './db';
 import { grants, refreshTokens, revokedAccessTokens, users, wechatIdentities } from './schema';
+import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
 export type GrantRow = typeof grants.$inferSelect;
 export type NewGrant = typeof grants.$inferInsert;
@@ -28,46 +30,30 @@ export async function insertGrant(db: Db, grant: NewGrant, refresh?: NewRefreshT
   await db.batch(statements as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
 }
 
-const subjectColumns = {
-  userId: users.id,
-  phoneNumber: users.phoneNumber,
-  nickname: users.nickname,
-  picture: users.picture,
-  unionid: wechatIdentities.unionid,
-};
+const identityOfGrant = identityNamedBy(grants.wechatAppid, grants.wechatOpenid);
 
-const identityOfGrant = and(eq(wechatIdentities.appid, grants.wechatAppid), eq(wechatIdentities.openid, grants.wechatOpenid));
-
-export type GrantWithSubject = { grant: GrantRow } & {
-  userId: string;
-  phoneNumber: string | null;
-  nickname: string | null;
-  picture: string | null;
-  unionid: string | null;
-};
-
-/** What a bearer access token stands for, and whether the token itself was revoked: one query. */
-export async function findAccessTokenGrant(
-  db: Db,
-  grantId: string,
-  jti: string,
-): Promise<(GrantWithSubject & { tokenRevoked: boolean }) | undefined> {
+/** What a bearer access token stands for, and whether its grant or the token itself was revoked: one query. */
+export async function findAccessTokenGrant(db: Db, grantId: string, jti: string): Promise<{ subject: Subject; revoked: boolean } | undefined> {
   const row = await db
     .select({
-      grant: grants,
       ...subjectColumns,
-      tokenRevoked: sql<number>`EXISTS (SELECT 1 FROM ${revokedAccessTokens} WHERE ${revokedAccessTokens.jti} = ${jti})`,
+      wechatAppid: grants.wechatAppid,
+      wechatOpenid: grants.wechatOpenid,
+      revoked: sql<number>`${grants.revokedAt} IS NOT NULL OR EXISTS (SELECT 1 FROM ${revokedAccessTokens} WHERE ${revokedAccessTokens.jti} = ${jti})`,
     })
     .from(grants)
     .innerJoin(users, eq(users.id, grants.userId))
     .leftJoin(wechatIdentities, identityOfGrant)
     .where(eq(grants.id, grantId))
     .get();
-  return row && { ...row, tokenRevoked: row.tokenRevoked === 1 };
+  const subject = row && toSubject(row, { appid: row.wechatAppid, openid: row.wechatOpenid });
+  return subject && { subject, revoked: row.revoked === 1 };
 }
 
-export interface RefreshTokenState extends GrantWithSubject {
-  token: typeof refreshTokens.$inferSelect;
+export interface RefreshTokenState {
+  token: { tokenHash: string; grantId: string; createdAt: number; expiresAt: number; usedAt: number | null; replacedBy: string | null };
+  grant: GrantRow;
+  subject: Subject;
 }
 
 /**
@@ -99,7 +85,6 @@ const refreshTokenQuery = (db: Db, tokenHash: string) =>
         revokedAt: grants.revokedAt,
       },
       ...subjectColumns,
-      userId: sql<string>`${users.id}`.as('subject_id'),
     })
     .from(refreshTokens)
     .innerJoin(grants, eq(grants.id, refreshTokens.grantId))
@@ -107,8 +92,15 @@ const refreshTokenQuery = (db: Db, tokenHash: string) =>
     .leftJoin(wechatIdentities, identityOfGrant)
     .where(eq(refreshTokens.tokenHash, tokenHash));
 
+type RefreshTokenRow = Awaited<ReturnType<ReturnType<typeof refreshTokenQuery>['get']>>;
+
+function toRefreshTokenState(row: RefreshTokenRow): RefreshTokenState | undefined {
+  const subject = row && toSubject(row, { appid: row.grant.wechatAppid, openid: row.grant.wechatOpenid });
+  return subject && { token: row.token, grant: row.grant, subject };
+}
+
 export async function findRefreshToken(db: Db, tokenHash: string): Promise<RefreshTokenState | undefined> {
-  return refreshTokenQuery(db, tokenHash).get();
+  return toRefreshTokenState(await refreshTokenQuery(db, tokenHash).get());
 }
 
 export interface Rotation {
@@ -155,7 +147,7 @@ export async function rotateRefreshToken(db: Db, rotation: Rotation): Promise<{ 
       FROM refresh_tokens rt JOIN grants g ON g.id = rt.grant_id
       WHERE rt.token_hash = ${oldHash} AND rt.replaced_by = ${newHash}`),
   ]);
-  return { before: before[0], rotated: marked.meta.changes === 1 };
+  return { before: toRefreshTokenState(before[0]), rotated: marked.meta.changes === 1 };
 }
 
 export async function revokeGrant(db: Db, grantId: string, now: number): Promise<void> {

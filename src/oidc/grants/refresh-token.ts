@@ -46,13 +46,7 @@ export async function refreshTokenGrant(bridge: Bridge, client: Client, params: 
   if (!rotated) return reused(bridge, grant.id);
 
   const tokens = await signTokens(bridge, client, grant.id, {
-    subject: {
-      id: before.userId,
-      phoneNumber: before.phoneNumber,
-      nickname: before.nickname,
-      picture: before.picture,
-      wechat: { appid: grant.wechatAppid, openid: grant.wechatOpenid, unionid: before.unionid },
-    },
+    subject: before.subject,
     scopes: (asked ?? granted) as Scope[],
     authTime: grant.authTime,
     amr: grant.amr.split(' '),
