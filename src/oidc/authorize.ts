@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv, type Bridge } from '../context';
 import { findClient } from '../store/clients';
-import { putAuthorizationCode, putPendingLogin, type PendingLogin } from '../store/pending';
+import { putAuthorizationCode, putPendingLogin, type AuthorizationCode, type PendingLogin } from '../store/pending';
 import { randomId, sha256 } from '../tokens/crypto';
 import { pickLocale, t } from '../ui/i18n';
 import { MessagePage } from '../ui/message-page';
@@ -61,18 +61,14 @@ async function authorize(c: AppContext) {
   }
 
   // OpenID Connect Core §3.1.2.3: reuse the session unless the request asks for a new login.
-  const session = await currentSession(c, context);
+  const current = await currentSession(c, context);
   const fresh =
-    session !== undefined &&
+    current !== undefined &&
     !request.prompt.has('login') &&
-    (request.maxAge === undefined || context.now - session.authTime <= request.maxAge);
+    (request.maxAge === undefined || context.now - current.session.authTime <= request.maxAge);
   if (fresh) {
-    const code = await issueAuthorizationCode(context, request, {
-      userId: session.userId,
-      wechat: { appid: session.wechatAppid, openid: session.wechatOpenid },
-      authTime: session.authTime,
-      amr: session.amr.split(' '),
-    });
+    const { session, subject } = current;
+    const code = await issueAuthorizationCode(context, request, { subject, authTime: session.authTime, amr: session.amr.split(' ') });
     return back({ code, state: request.state });
   }
   if (request.prompt.has('none')) {
@@ -107,13 +103,8 @@ async function postedParams(c: AppContext): Promise<URLSearchParams> {
   return new URLSearchParams(await c.req.text());
 }
 
-/** Who logged in, as an authorization code will carry it. */
-export interface Authenticated {
-  userId: string;
-  wechat: { appid: string; openid: string };
-  authTime: number;
-  amr: string[];
-}
+/** Who logged in, as an authorization code carries it: the token endpoint then needs no lookup. */
+export type Authenticated = Pick<AuthorizationCode, 'subject' | 'authTime' | 'amr'>;
 
 type CodeRequest = Pick<AuthorizationRequest, 'clientId' | 'redirectUri' | 'codeChallenge' | 'nonce' | 'scopes'>;
 

@@ -71,8 +71,8 @@ export const loginPages = new Hono<AppEnv>()
     const login = await pendingFor(c, context);
     c.header('Cache-Control', 'no-store');
     if (!login) return c.json({ error: 'login_not_found', error_description: 'no pending login has this id, or it expired' }, 404);
-    const approval = await findApproval(context.db, login.id);
-    return c.json({ status: approval ? (approval.approved ? 'approved' : 'denied') : 'pending' });
+    const answer = await findApproval(context.db, login.id);
+    return c.json({ status: answer ? (answer.approval.approved ? 'approved' : 'denied') : 'pending' });
   })
   .get('/:id/qr', async (c) => {
     const context = bridge(c);
@@ -103,23 +103,23 @@ export const loginPages = new Hono<AppEnv>()
     const login = await pendingFor(c, context);
     const request = login?.authorization;
     if (!login || !request) return expired(c);
-    const approval = await findApproval(context.db, login.id);
-    if (!approval) return c.redirect(`/login/${login.id}`, 303);
+    const answer = await findApproval(context.db, login.id);
+    if (!answer) return c.redirect(`/login/${login.id}`, 303);
     const back = (result: Record<string, string | undefined>) => {
       clearBrowserCookie(c, context, login.id);
       return c.redirect(redirectWith(request.redirectUri, context.config.issuer, { ...result, state: request.state }), 302);
     };
-    if (!approval.approved || !approval.userId || !approval.wechatAppid || !approval.wechatOpenid) {
-      return back({ error: 'access_denied', error_description: 'the user declined in WeChat' });
-    }
+    const { approval, subject } = answer;
+    if (!subject) return back({ error: 'access_denied', error_description: 'the user declined in WeChat' });
 
-    const who = {
-      userId: approval.userId,
-      wechat: { appid: approval.wechatAppid, openid: approval.wechatOpenid },
+    const who = { subject, authTime: approval.authTime, amr: ['wechat'] };
+    const session = await newSession(context, {
+      userId: subject.id,
+      wechatAppid: subject.wechat.appid,
+      wechatOpenid: subject.wechat.openid,
       authTime: approval.authTime,
-      amr: ['wechat'],
-    };
-    const session = await newSession(context, { userId: who.userId, wechatAppid: who.wechat.appid, wechatOpenid: who.wechat.openid, authTime: who.authTime, amr: 'wechat' });
+      amr: who.amr.join(' '),
+    });
     try {
       // One approval, one way back: the session and the right to a code are written together, once.
       await context.db.batch([claimStatement(context.db, `login:${login.id}`, null, context.now), session.statement]);

@@ -13,7 +13,7 @@ export const SESSION_TTL = 14 * 24 * 3600;
 
 const secure = (bridge: Bridge) => bridge.config.issuer.startsWith('https:');
 
-export async function currentSession(c: AppContext, bridge: Bridge): Promise<Session | undefined> {
+export async function currentSession(c: AppContext, bridge: Bridge) {
   const value = getCookie(c, SESSION_COOKIE);
   if (!value || value.length > 100) return undefined;
   return findSession(bridge.db, await sha256(value), bridge.now);

@@ -1,12 +1,25 @@
 /** The mini program's answers to pending logins (SPEC.md §5), at most one per login id. */
 import { eq } from 'drizzle-orm';
+import type { Subject } from '../tokens/claims';
 import type { Db } from './db';
-import { loginApprovals } from './schema';
+import { loginApprovals, users, wechatIdentities } from './schema';
+import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
 export type Approval = typeof loginApprovals.$inferSelect;
 
-export async function findApproval(db: Db, loginId: string): Promise<Approval | undefined> {
-  return db.select().from(loginApprovals).where(eq(loginApprovals.loginId, loginId)).get();
+/** The answer to a login, with the subject who approved it (none when denied): one query. */
+export async function findApproval(db: Db, loginId: string): Promise<{ approval: Approval; subject?: Subject } | undefined> {
+  const row = await db
+    .select({ approval: loginApprovals, ...subjectColumns })
+    .from(loginApprovals)
+    .leftJoin(users, eq(users.id, loginApprovals.userId))
+    .leftJoin(wechatIdentities, identityNamedBy(loginApprovals.wechatAppid, loginApprovals.wechatOpenid))
+    .where(eq(loginApprovals.loginId, loginId))
+    .get();
+  if (!row) return undefined;
+  const { wechatAppid, wechatOpenid } = row.approval;
+  const subject = row.approval.approved && wechatAppid && wechatOpenid ? toSubject(row, { appid: wechatAppid, openid: wechatOpenid }) : undefined;
+  return { approval: row.approval, subject };
 }
 
 /** Fails with a unique violation when the login was already answered. */

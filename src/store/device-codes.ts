@@ -1,7 +1,8 @@
 /** RFC 8628 device authorizations in D1: issued once, polled often. */
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from './db';
-import { deviceCodes, loginApprovals } from './schema';
+import { deviceCodes, loginApprovals, users, wechatIdentities } from './schema';
+import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
 export type DeviceCode = typeof deviceCodes.$inferSelect;
 
@@ -10,8 +11,8 @@ export async function insertDeviceCode(db: Db, row: DeviceCode): Promise<void> {
 }
 
 /**
- * One poll, one round trip: reads the device code with its approval as they
- * were, and records this poll, widening the interval by 5 s when the client
+ * One poll, one round trip: reads the device code with its approval (and
+ * who approved) as they were, and records this poll, widening the interval by 5 s when the client
  * polled too fast (RFC 8628 §3.5 slow_down). Only the client the code was
  * issued to polls it: another client's poll neither sees nor touches it.
  */
@@ -19,9 +20,11 @@ export async function pollDeviceCode(db: Db, codeHash: string, clientId: string,
   const polled = and(eq(deviceCodes.codeHash, codeHash), eq(deviceCodes.clientId, clientId));
   const [rows] = await db.batch([
     db
-      .select({ device: deviceCodes, approval: loginApprovals })
+      .select({ device: deviceCodes, approval: loginApprovals, ...subjectColumns })
       .from(deviceCodes)
       .leftJoin(loginApprovals, eq(loginApprovals.loginId, deviceCodes.userCode))
+      .leftJoin(users, eq(users.id, loginApprovals.userId))
+      .leftJoin(wechatIdentities, identityNamedBy(loginApprovals.wechatAppid, loginApprovals.wechatOpenid))
       .where(polled),
     db
       .update(deviceCodes)
@@ -32,5 +35,12 @@ export async function pollDeviceCode(db: Db, codeHash: string, clientId: string,
       })
       .where(polled),
   ]);
-  return rows[0];
+  const row = rows[0];
+  if (!row) return undefined;
+  const { device, approval } = row;
+  const subject =
+    approval?.approved && approval.wechatAppid && approval.wechatOpenid
+      ? toSubject(row, { appid: approval.wechatAppid, openid: approval.wechatOpenid })
+      : undefined;
+  return { device, approval, subject };
 }

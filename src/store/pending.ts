@@ -4,6 +4,7 @@
  * trusted to be used only once: that guard is D1's (src/store/single-use.ts).
  */
 import type { Scope } from '../oidc/scopes';
+import type { Subject } from '../tokens/claims';
 
 /** KV's shortest expirationTtl. */
 const KV_MIN_TTL = 60;
@@ -45,8 +46,8 @@ export interface AuthorizationCode {
   codeChallenge?: string;
   nonce?: string;
   scopes: Scope[];
-  userId: string;
-  wechat: { appid: string; openid: string };
+  /** The user as of the login, so that redeeming the code reads nothing else. */
+  subject: Subject;
   authTime: number;
   amr: string[];
   expiresAt: number;

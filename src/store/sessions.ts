@@ -1,14 +1,25 @@
 /** Browser login sessions in D1, keyed by the SHA-256 of the cookie value. */
 import { and, eq, gt } from 'drizzle-orm';
+import type { Subject } from '../tokens/claims';
 import type { Db } from './db';
-import { sessions } from './schema';
+import { sessions, users, wechatIdentities } from './schema';
+import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
 export type Session = typeof sessions.$inferSelect;
 
 export const insertSessionStatement = (db: Db, session: Session) => db.insert(sessions).values(session);
 
-export async function findSession(db: Db, idHash: string, now: number): Promise<Session | undefined> {
-  return db.select().from(sessions).where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, now))).get();
+/** A live session with its subject, ready to put into an authorization code: one query. */
+export async function findSession(db: Db, idHash: string, now: number): Promise<{ session: Session; subject: Subject } | undefined> {
+  const row = await db
+    .select({ session: sessions, ...subjectColumns })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .leftJoin(wechatIdentities, identityNamedBy(sessions.wechatAppid, sessions.wechatOpenid))
+    .where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, now)))
+    .get();
+  const subject = row && toSubject(row, { appid: row.session.wechatAppid, openid: row.session.wechatOpenid });
+  return subject && { session: row.session, subject };
 }
 
 export async function deleteSession(db: Db, idHash: string): Promise<void> {

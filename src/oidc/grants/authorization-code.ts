@@ -7,7 +7,6 @@
 import type { Bridge } from '../../context';
 import type { Client } from '../../store/clients';
 import { getAuthorizationCode } from '../../store/pending';
-import { findSubject } from '../../store/users';
 import { sha256, timingSafeEqualStrings } from '../../tokens/crypto';
 import { GRANT_TYPES } from '../client-metadata';
 import { issueOnce } from './issue-once';
@@ -38,9 +37,7 @@ export async function authorizationCodeGrant(bridge: Bridge, client: Client, par
     throw invalidGrant('this code was issued without a code_challenge');
   }
 
-  const subject = await findSubject(bridge.db, code.userId, code.wechat);
-  if (!subject) throw invalidGrant('the authorization code is invalid or expired');
-  return issueOnce(bridge, client, { subject, scopes: code.scopes, authTime: code.authTime, amr: code.amr, nonce: code.nonce }, `code:${hash}`, 'authorization code');
+  return issueOnce(bridge, client, { subject: code.subject, scopes: code.scopes, authTime: code.authTime, amr: code.amr, nonce: code.nonce }, `code:${hash}`, 'authorization code');
 }
 
 /** RFC 7636 §4.2: BASE64URL(SHA256(ASCII(code_verifier))). */

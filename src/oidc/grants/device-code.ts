@@ -6,7 +6,6 @@
 import type { Bridge } from '../../context';
 import type { Client } from '../../store/clients';
 import { pollDeviceCode } from '../../store/device-codes';
-import { findSubject } from '../../store/users';
 import { sha256 } from '../../tokens/crypto';
 import { GRANT_TYPES } from '../client-metadata';
 import { issueOnce } from './issue-once';
@@ -22,19 +21,13 @@ export async function deviceCodeGrant(bridge: Bridge, client: Client, params: Ma
   const hash = await sha256(deviceCode);
   const found = await pollDeviceCode(bridge.db, hash, client.clientId, bridge.now);
   if (!found) throw invalidGrant('the device_code is invalid');
-  const { device, approval } = found;
+  const { device, approval, subject } = found;
 
   if (device.expiresAt <= bridge.now) throw new OAuthError('expired_token', 'the device_code has expired: start again');
   if (approval?.approved === false) throw new OAuthError('access_denied', 'the user declined in WeChat');
   if (device.lastPolledAt !== null && bridge.now - device.lastPolledAt < device.interval) {
     throw new OAuthError('slow_down', `poll at most every ${device.interval + 5} seconds`);
   }
-  if (!approval?.userId || !approval.wechatAppid || !approval.wechatOpenid) {
-    throw new OAuthError('authorization_pending', 'waiting for the user to approve in WeChat');
-  }
-
-  const wechat = { appid: approval.wechatAppid, openid: approval.wechatOpenid };
-  const subject = await findSubject(bridge.db, approval.userId, wechat);
-  if (!subject) throw invalidGrant('the device_code is invalid');
+  if (!approval || !subject) throw new OAuthError('authorization_pending', 'waiting for the user to approve in WeChat');
   return issueOnce(bridge, client, { subject, scopes: device.scope.split(' ') as Scope[], authTime: approval.authTime, amr: ['wechat'] }, `device:${hash}`, 'device_code');
 }
