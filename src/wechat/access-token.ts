@@ -21,8 +21,16 @@ const KV_MIN_TTL = 60;
 /** Refresh this long before WeChat's expiry, or after half the lifetime when that is shorter. */
 const REFRESH_MARGIN = 300;
 
-/** One fetch per appid in flight per isolate, so a burst of callers after expiry makes one call, not a storm. */
+/**
+ * A burst of callers after expiry makes one call per isolate, not a storm:
+ * one fetch per appid is in flight at a time (`inflight`), and a caller
+ * whose cache read was already stale when another caller's fetch completed
+ * takes that fetch's token (`latest`) instead of starting one more. The
+ * generation (`mark`) says which fetches completed after a caller looked.
+ */
 const inflight = new Map<string, Promise<string>>();
+const latest = new Map<string, CachedToken & { generation: number }>();
+let generations = 0;
 
 export class StableTokens {
   constructor(
@@ -30,21 +38,33 @@ export class StableTokens {
     private readonly kv: KVNamespace,
   ) {}
 
-  async get(app: WeChatApp): Promise<string> {
+  /** Take before reading the cache: fetches completed since have a greater generation. */
+  mark(app: WeChatApp): number {
+    return latest.get(app.appid)?.generation ?? 0;
+  }
+
+  async get(app: WeChatApp, mark = this.mark(app)): Promise<string> {
     const cached = await this.read(app);
     if (cached && cached.refreshAt > Date.now()) return cached.token;
-    return this.fetch(app);
+    return this.fetch(app, mark);
   }
 
-  /** WeChat refused `refused`: drop it, unless another caller has already replaced it. */
-  async replace(app: WeChatApp, refused: string): Promise<string> {
+  /**
+   * WeChat refused `refused` (obtained at `mark`): a token another caller
+   * fetched since, or a new one. The refused token is not deleted from KV
+   * (that could race with a fresh one being stored): the fetch overwrites it.
+   */
+  async replace(app: WeChatApp, refused: string, mark: number): Promise<string> {
     const cached = await this.read(app);
     if (cached && cached.token !== refused && cached.refreshAt > Date.now()) return cached.token;
-    if (cached?.token === refused) await this.kv.delete(cacheKey(app.appid));
-    return this.fetch(app);
+    return this.fetch(app, mark, refused);
   }
 
-  private fetch(app: WeChatApp): Promise<string> {
+  private fetch(app: WeChatApp, mark: number, refused?: string): Promise<string> {
+    const newer = latest.get(app.appid);
+    if (newer && newer.generation > mark && newer.token !== refused && newer.refreshAt > Date.now()) {
+      return Promise.resolve(newer.token);
+    }
     let pending = inflight.get(app.appid);
     if (!pending) {
       pending = this.fetchAndStore(app).finally(() => inflight.delete(app.appid));
@@ -69,6 +89,7 @@ export class StableTokens {
     const keep = Math.max(KV_MIN_TTL, Math.floor(expiresIn - Math.min(REFRESH_MARGIN, expiresIn / 2)));
     const cached: CachedToken = { token, refreshAt: Date.now() + keep * 1000 };
     await this.kv.put(cacheKey(app.appid), JSON.stringify(cached), { expirationTtl: keep });
+    latest.set(app.appid, { ...cached, generation: ++generations });
     return token;
   }
 
@@ -92,11 +113,12 @@ export class StableTokens {
  * not spent yet): replace the token and run `call` once more.
  */
 export async function withAccessToken<T>(tokens: StableTokens, app: WeChatApp, call: (token: string) => Promise<T>): Promise<T> {
-  const token = await tokens.get(app);
+  const mark = tokens.mark(app);
+  const token = await tokens.get(app, mark);
   try {
     return await call(token);
   } catch (error) {
     if (!isAccessTokenRefused(error)) throw error;
-    return call(await tokens.replace(app, token));
+    return call(await tokens.replace(app, token, mark));
   }
 }

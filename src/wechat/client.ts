@@ -3,21 +3,21 @@ import { serverError } from '../oidc/errors';
 import { StableTokens } from './access-token';
 import { appLogin } from './app';
 import { toOAuthError, WeChatFailure } from './errcodes';
-import type { Http, Transport } from './http';
+import { DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS, type Http, type Transport } from './http';
 import type { WeChat } from './index';
 import { miniProgramCode, urlScheme } from './links';
 import { miniProgramLogin } from './miniprogram';
 
 export interface ClientOptions {
-  /** Per attempt; 5 s by default. */
+  /** Per attempt; 5 s by default (`createWeChat` takes it from WECHAT_TIMEOUT_MS). */
   timeoutMs?: number;
-  /** Before the one retry of an idempotent read; 300 ms by default. */
+  /** Before the one retry of an idempotent read; 300 ms by default (`createWeChat` takes it from WECHAT_RETRY_DELAY_MS). */
   retryDelayMs?: number;
 }
 
 /** The WeChat client over any transport: `createWeChat` picks it; tests wrap the sandbox's to inject faults. */
 export function createWeChatClient(transport: Transport, kv: KVNamespace, options: ClientOptions = {}): WeChat {
-  const http: Http = { transport, timeoutMs: options.timeoutMs ?? 5000, retryDelayMs: options.retryDelayMs ?? 300 };
+  const http: Http = { transport, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS };
   const tokens = new StableTokens(http, kv);
   return {
     appLogin: (app, code, opts) => run(app, 'app', () => appLogin(http, app, code, opts)),

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { Config, Env, WeChatApp } from '../config';
 import { createWeChatClient } from './client';
+import { wechatRetryDelayMs, wechatTimeoutMs } from './http';
 import { sandboxApi } from './sandbox';
 import { sandboxCodes } from './sandbox-codes';
 
@@ -37,8 +38,15 @@ export function createWeChat(config: Config, env: Env): WeChat {
   const transport = config.sandbox
     ? async (request: Request) => sandboxApi.fetch(request, env)
     : (request: Request) => fetch(request);
-  return createWeChatClient(transport, env.KV);
+  return createWeChatClient(transport, env.KV, { timeoutMs: wechatTimeoutMs(env), retryDelayMs: wechatRetryDelayMs(env) });
 }
 
-/** `POST /codes` mints sandbox codes (SPEC.md §6); mount at `/sandbox/wechat` only when `config.sandbox`. */
+export type { WeChatEnv } from './http';
+export type { SandboxFault } from './sandbox-faults';
+
+/**
+ * `POST /codes` mints sandbox codes (SPEC.md §6), `POST|DELETE /faults` queues
+ * faults, `GET /calls` counts requests (see "Fault injection" in sandbox.ts);
+ * mount at `/sandbox/wechat` only when `config.sandbox`.
+ */
 export const sandboxRoutes: Hono<{ Bindings: Env }> = sandboxCodes;

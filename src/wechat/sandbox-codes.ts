@@ -1,10 +1,13 @@
 import { Hono } from 'hono';
 import { type Env, getConfig, type WeChatApp } from '../config';
-import { mintCode, randomId, type SandboxCode } from './sandbox';
+import { mintCode, randomId, sandboxCallCount, type SandboxCode } from './sandbox';
+import { clearFaults, FAULT_HINT, parseFault, queueFault, SANDBOX_PATHS } from './sandbox-faults';
 
 /**
  * `POST /sandbox/wechat/codes` (SPEC.md §6): mints the code a WeChat client
- * would have received, for the fake in `sandbox.ts` to exchange.
+ * would have received, for the fake in `sandbox.ts` to exchange. Also the
+ * sandbox's fault injection (`/faults`) and call counter (`/calls`): see
+ * "Fault injection" in sandbox.ts.
  */
 export const sandboxCodes = new Hono<{ Bindings: Env }>();
 
@@ -21,6 +24,55 @@ sandboxCodes.post('/codes', async (c) => {
   if (typeof parsed === 'string') return c.json({ error: 'invalid_request', error_description: parsed }, 400);
   return c.json({ code: await mintCode(c.env.KV, parsed), appid: parsed.appid });
 });
+
+/** `{"path": "/cgi-bin/stable_token", "fault": <errcode> | "timeout" | ..., "times"?: 1}`: the next `times` requests to `path` fail. */
+sandboxCodes.post('/faults', async (c) => {
+  if (!getConfig(c.env).sandbox) return c.notFound();
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    return c.json({ error: 'invalid_request', error_description: 'the body must be JSON' }, 400);
+  }
+  const parsed = parseFaultRequest(body);
+  if (typeof parsed === 'string') return c.json({ error: 'invalid_request', error_description: parsed }, 400);
+  const queued = await queueFault(c.env.KV, parsed.path, parsed.fault, parsed.times);
+  return c.json({ ...parsed, queued });
+});
+
+/** Drops every queued path fault. */
+sandboxCodes.delete('/faults', async (c) => {
+  if (!getConfig(c.env).sandbox) return c.notFound();
+  return c.json({ dropped: await clearFaults(c.env.KV) });
+});
+
+/** `?path=/sns/jscode2session`: how many requests the fake served there (in the last hour). */
+sandboxCodes.get('/calls', async (c) => {
+  if (!getConfig(c.env).sandbox) return c.notFound();
+  const path = sandboxPath(c.req.query('path'));
+  if (!path) return c.json({ error: 'invalid_request', error_description: `path must be one of ${SANDBOX_PATHS.join(', ')}` }, 400);
+  return c.json({ path, count: await sandboxCallCount(c.env.KV, path) });
+});
+
+/** A fake API path, with or without its leading slash. */
+function sandboxPath(value: unknown): (typeof SANDBOX_PATHS)[number] | undefined {
+  if (typeof value !== 'string') return undefined;
+  const path = value.startsWith('/') ? value : `/${value}`;
+  return SANDBOX_PATHS.find((candidate) => candidate === path);
+}
+
+export function parseFaultRequest(body: unknown) {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'the body must be a JSON object';
+  const { path: rawPath, fault: rawFault, times = 1, ...rest } = body as Record<string, unknown>;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) return `unknown field ${unknown}`;
+  const path = sandboxPath(rawPath);
+  if (!path) return `path must be one of ${SANDBOX_PATHS.join(', ')}`;
+  const fault = parseFault(rawFault);
+  if (fault === undefined) return `fault must be ${FAULT_HINT}`;
+  if (typeof times !== 'number' || !Number.isInteger(times) || times < 1 || times > 100) return 'times must be a whole number from 1 to 100';
+  return { path, fault, times };
+}
 
 const FIELDS = new Set(['kind', 'openid', 'unionid', 'nickname', 'avatar', 'phone', 'snapshot', 'error', 'appid']);
 /** WeChat ids are base64url-ish: openids are "o" and 27 more characters. */
@@ -43,7 +95,8 @@ export function parseMintRequest(body: unknown, apps: readonly WeChatApp[]): San
   const e164 = phone === undefined ? undefined : normalizePhone(phone);
   if (e164 === null) return 'phone must be E.164 ("+8613800138000") or a mainland number';
   if (snapshot !== undefined && typeof snapshot !== 'boolean') return 'snapshot must be a boolean';
-  if (error !== undefined && !(typeof error === 'number' && Number.isInteger(error) && error !== 0)) return 'error must be a non-zero WeChat errcode';
+  const fault = error === undefined ? undefined : parseFault(error);
+  if (error !== undefined && fault === undefined) return `error must be ${FAULT_HINT}`;
   if (appid !== undefined && typeof appid !== 'string') return 'appid must be a string';
 
   // A phone code comes from a mini program's getPhoneNumber button.
@@ -61,7 +114,7 @@ export function parseMintRequest(body: unknown, apps: readonly WeChatApp[]): San
     avatar,
     phone: kind === 'phone' ? (e164 ?? `+86138${randomId(8, '0123456789')}`) : undefined,
     snapshot: snapshot === true,
-    error,
+    error: fault,
   };
 }
 

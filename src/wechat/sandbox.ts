@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { type Env, getConfig, type WeChatApp } from '../config';
 import { scenePng } from './png';
+import { answerWithFault, type SandboxFault, takeFault } from './sandbox-faults';
 
 /**
  * The sandbox's fake of api.weixin.qq.com (SPEC.md §6): the same paths,
@@ -12,6 +13,34 @@ import { scenePng } from './png';
  *   sandbox:access_token:<token>   {appid, expiresAt}
  *   sandbox:sns_token:<token>      a SendAuth user's access token and profile
  *   sandbox:calls:<path>:<id>      one key per request, counted by sandboxCallCount
+ *   sandbox:faults:<path>          the faults queued for the next requests to <path>
+ *
+ * Fault injection. Every failure WeChat can give, at any call of any flow:
+ *
+ *   - a code's own fault: `POST /sandbox/wechat/codes` with `"error"` set to a
+ *     WeChat errcode (SPEC.md §6) or to one of the named faults below. The
+ *     exchange of that code (sns/oauth2/access_token, sns/jscode2session,
+ *     wxa/business/getuserphonenumber for a phone code) spends the code,
+ *     then fails that way.
+ *   - a path's faults: `POST /sandbox/wechat/faults` with
+ *     `{"path": "/cgi-bin/stable_token", "fault": 45011, "times": 1}` makes the
+ *     next `times` (default 1, at most 100) requests to that API fail with
+ *     `fault`, before anything else is looked at (no code is spent, no token
+ *     checked), except "slow" and "timeout", which serve the request for real.
+ *     Faults queued for one path are taken in order. `DELETE
+ *     /sandbox/wechat/faults` drops them all. The queue is a KV read-modify-write:
+ *     queue faults for sequential calls, not for a concurrent burst.
+ *   - `GET /sandbox/wechat/calls?path=/sns/jscode2session`: `{"path", "count"}`,
+ *     the requests the fake has served on that path in the last hour, faulted
+ *     ones included (so a test can check retries).
+ *
+ * Faults (`SandboxFault`): a non-zero errcode (`{errcode, errmsg}`, HTTP 200,
+ * e.g. -1 busy, 45011 quota, 40029 invalid code, 40163 used code, 40226 high
+ * risk, 40001 / 42001 refused access token); "timeout" (served, but answered
+ * after the client gave up: twice the client's timeout, WECHAT_TIMEOUT_MS,
+ * 5 s by default, or at its abort); "slow" (answered correctly after a quarter
+ * of the client's timeout: the call must succeed); "malformed_json" (HTTP 200,
+ * truncated JSON); "http_<400-599>" (that status, an HTML body).
  */
 
 export type SandboxCodeKind = 'app' | 'miniprogram' | 'phone';
@@ -26,8 +55,8 @@ export interface SandboxCode {
   /** E.164, phone codes only. */
   phone?: string;
   snapshot: boolean;
-  /** The errcode the exchange of this code fails with (after spending it). */
-  error?: number;
+  /** The errcode or fault the exchange of this code fails with (after spending it). */
+  error?: SandboxFault;
 }
 
 interface StoredCode extends SandboxCode {
@@ -85,6 +114,21 @@ sandboxApi.use('*', async (c, next) => {
   await next();
 });
 
+// A queued path fault answers before anything else, the wxa/ access token check included.
+sandboxApi.use('*', async (c, next) => {
+  const fault = await takeFault(c.env.KV, c.req.path);
+  if (fault === undefined) return next();
+  return answerWithFault(
+    c,
+    fault,
+    async () => {
+      await next();
+      return c.res;
+    },
+    (errcode) => refuse(c, errcode),
+  );
+});
+
 /** How many requests the fake has served on `path` (e.g. `/sns/jscode2session`), across isolates. */
 export async function sandboxCallCount(kv: KVNamespace, path: string): Promise<number> {
   let count = 0;
@@ -102,6 +146,10 @@ export async function sandboxCallCount(kv: KVNamespace, path: string): Promise<n
 sandboxApi.get('/sns/oauth2/access_token', async (c) => {
   const code = await exchangeCode(c, 'code', 'app');
   if (typeof code === 'number') return refuse(c, code);
+  return answerWithFault(c, code.error, () => snsGrant(c, code), (errcode) => refuse(c, errcode));
+});
+
+async function snsGrant(c: SandboxContext, code: StoredCode): Promise<Response> {
   const accessToken = randomId(64);
   const snsToken: StoredSnsToken = {
     appid: code.appid,
@@ -121,7 +169,7 @@ sandboxApi.get('/sns/oauth2/access_token', async (c) => {
     ...(code.unionid ? { unionid: code.unionid } : {}),
     ...(code.snapshot ? { is_snapshotuser: 1 } : {}),
   });
-});
+}
 
 sandboxApi.get('/sns/userinfo', async (c) => {
   const token = await readToken<StoredSnsToken>(c, 'sns_token', c.req.query('access_token'));
@@ -146,12 +194,14 @@ sandboxApi.get('/sns/userinfo', async (c) => {
 sandboxApi.get('/sns/jscode2session', async (c) => {
   const code = await exchangeCode(c, 'js_code', 'miniprogram');
   if (typeof code === 'number') return refuse(c, code);
-  return c.json({
-    openid: code.openid,
-    session_key: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))),
-    ...(code.unionid ? { unionid: code.unionid } : {}),
-    ...(code.snapshot ? { is_snapshotuser: 1 } : {}),
-  });
+  const session = () =>
+    c.json({
+      openid: code.openid,
+      session_key: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))),
+      ...(code.unionid ? { unionid: code.unionid } : {}),
+      ...(code.snapshot ? { is_snapshotuser: 1 } : {}),
+    });
+  return answerWithFault(c, code.error, session, (errcode) => refuse(c, errcode));
 });
 
 sandboxApi.post('/cgi-bin/stable_token', async (c) => {
@@ -196,17 +246,19 @@ sandboxApi.post('/wxa/business/getuserphonenumber', async (c) => {
   const code = await spendCode(c, stringOrUndefined(body.code), 'phone', c.var.appid);
   if (typeof code === 'number') return refuse(c, code);
   const { countryCode, purePhoneNumber } = splitE164(code.phone ?? '+8613800138000');
-  return c.json({
-    errcode: 0,
-    errmsg: 'ok',
-    phone_info: {
-      // WeChat adds the country code only to numbers outside mainland China.
-      phoneNumber: countryCode === '86' ? purePhoneNumber : `+${countryCode}${purePhoneNumber}`,
-      purePhoneNumber,
-      countryCode,
-      watermark: { timestamp: Math.floor(Date.now() / 1000), appid: c.var.appid },
-    },
-  });
+  const phone = () =>
+    c.json({
+      errcode: 0,
+      errmsg: 'ok',
+      phone_info: {
+        // WeChat adds the country code only to numbers outside mainland China.
+        phoneNumber: countryCode === '86' ? purePhoneNumber : `+${countryCode}${purePhoneNumber}`,
+        purePhoneNumber,
+        countryCode,
+        watermark: { timestamp: Math.floor(Date.now() / 1000), appid: c.var.appid },
+      },
+    });
+  return answerWithFault(c, code.error, phone, (errcode) => refuse(c, errcode));
 });
 
 sandboxApi.post('/wxa/getwxacodeunlimit', async (c) => {
@@ -264,7 +316,8 @@ export async function mintCode(kv: KVNamespace, code: SandboxCode): Promise<stri
 
 /**
  * WeChat spends a code on its first exchange, even one that fails: mark it
- * used, then answer the minted `error` if any. A code of another kind or app is unknown.
+ * used, then answer the minted errcode if any (a named fault is the caller's
+ * to answer, with `answerWithFault`). A code of another kind or app is unknown.
  */
 async function spendCode(c: SandboxContext, value: string | undefined, kind: SandboxCodeKind, appid: string): Promise<StoredCode | number> {
   if (!value) return 41008;
@@ -275,7 +328,7 @@ async function spendCode(c: SandboxContext, value: string | undefined, kind: San
   if (stored.expiresAt <= Date.now()) return 42003;
   const left = Math.ceil((stored.expiresAt - Date.now()) / 1000);
   await c.env.KV.put(key, JSON.stringify({ ...stored, used: true }), { expirationTtl: left + RETENTION });
-  return stored.error ?? stored;
+  return typeof stored.error === 'number' ? stored.error : stored;
 }
 
 /** 41001 missing, 40001 unknown, 42001 expired. */
