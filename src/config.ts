@@ -15,6 +15,13 @@ export interface Env {
   REGISTRATION_TOKEN: string;
   /** JSON array of {appid, secret, kind}. */
   WECHAT_APPS: string;
+  /**
+   * Milliseconds one WeChat request may take, 1 to 60000; 5000 when unset.
+   * Read per request by src/wechat/http.ts (the sandbox's "timeout" and "slow" faults follow it).
+   */
+  WECHAT_TIMEOUT_MS?: string;
+  /** Milliseconds before the one retry of an idempotent WeChat call, 0 to 10000; 300 when unset. */
+  WECHAT_RETRY_DELAY_MS?: string;
 }
 
 export type WeChatKind = 'app' | 'miniprogram';

@@ -21,7 +21,7 @@ import {
   type AuthorizationRequest,
 } from './authorization-request';
 import { OAuthError } from './errors';
-import { formParams } from './request';
+import { formBody, formParams } from './request';
 import { currentSession, setBrowserCookie } from './session';
 
 /** How long a pending browser login waits for the mini program. */
@@ -100,7 +100,7 @@ async function postedParams(c: AppContext): Promise<URLSearchParams> {
   if (!/^application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')) {
     throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded');
   }
-  return new URLSearchParams(await c.req.text());
+  return formBody(c);
 }
 
 /** Who logged in, as an authorization code carries it: the token endpoint then needs no lookup. */
@@ -128,7 +128,7 @@ export async function issueAuthorizationCode(context: Bridge, request: CodeReque
 }
 
 /** SPEC.md §8: before the client and redirect_uri are trusted, errors are shown, never redirected. */
-export function errorPage(c: AppContext, error: string, description: string, status: 400 | 403 | 404 | 409 = 400) {
+export function errorPage(c: AppContext, error: string, description: string, status: 400 | 403 | 404 | 409 | 500 | 503 = 400) {
   const locale = pickLocale(new URL(c.req.url).searchParams.get('ui_locales') ?? undefined, c.req.header('Accept-Language'));
   const strings = t(locale);
   const message = error === 'invalid_client' ? strings.unknownClient : error === 'invalid_redirect_uri' ? strings.badRedirectUri : description;

@@ -18,6 +18,7 @@ import { LoginPage } from '../ui/login-page';
 import { respondHtml } from '../ui/respond';
 import { createWeChat } from '../wechat';
 import { redirectWith } from './authorization-request';
+import { OAuthError } from './errors';
 import { errorPage, issueAuthorizationCode, PENDING_LOGIN_TTL } from './authorize';
 import { LOGIN_ID } from './handoff';
 import { browserCookieName, clearBrowserCookie, newSession } from './session';
@@ -90,11 +91,21 @@ export const loginPages = new Hono<AppEnv>()
     const client = login && (await findClient(context.db, login.clientId));
     const app = client && loginMiniProgram(context.config, client);
     if (!login || !app) return expired(c);
-    const scheme = await createWeChat(context.config, context.env).urlScheme(app, {
-      path: MINI_PROGRAM_PAGE,
-      query: `login=${login.id}`,
-      expireSeconds: Math.max(0, login.expiresAt - context.now),
-    });
+    let scheme: string;
+    try {
+      scheme = await createWeChat(context.config, context.env).urlScheme(app, {
+        path: MINI_PROGRAM_PAGE,
+        query: `login=${login.id}`,
+        expireSeconds: Math.max(0, login.expiresAt - context.now),
+      });
+    } catch (error) {
+      // A person tapped a link: answer with a page, not the JSON a client would get.
+      if (error instanceof OAuthError) {
+        for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+        return errorPage(c, error.error, error.description, error.status === 503 ? 503 : 500);
+      }
+      throw error;
+    }
     c.header('Cache-Control', 'no-store');
     return c.redirect(scheme, 302);
   })

@@ -16,7 +16,7 @@ import { respondHtml } from '../ui/respond';
 import { pickLocale, t } from '../ui/i18n';
 import { errorPage } from './authorize';
 import { OAuthError } from './errors';
-import { formParams } from './request';
+import { formBody, formParams } from './request';
 import { clearSessionCookie, sessionCookieValue } from './session';
 
 /** The claims of an ID token this issuer signed, expired or not (§2: the hint may have expired). */
@@ -47,7 +47,7 @@ async function logout(c: AppContext) {
   try {
     const source =
       c.req.method === 'POST' && /^application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')
-        ? new URLSearchParams(await c.req.text())
+        ? await formBody(c)
         : new URL(c.req.url).searchParams;
     params = formParams(source);
   } catch (error) {

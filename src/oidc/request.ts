@@ -12,7 +12,15 @@ export async function readForm(c: AppContext): Promise<Map<string, string>> {
   if (!/^application\/x-www-form-urlencoded(\s*;|$)/i.test(type)) {
     throw invalidRequest('the body must be application/x-www-form-urlencoded');
   }
-  return formParams(new URLSearchParams(await c.req.text()));
+  return formParams(await formBody(c));
+}
+
+/**
+ * The body as form parameters, decoded as UTF-8 (a form body is bytes, not
+ * text to the runtime: reading it with .text() makes workerd warn).
+ */
+export async function formBody(c: AppContext): Promise<URLSearchParams> {
+  return new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()));
 }
 
 export function formParams(search: URLSearchParams): Map<string, string> {

@@ -4,7 +4,7 @@ import { bridge, type AppContext, type AppEnv } from '../context';
 import { userClaims } from '../tokens/claims';
 import { activeAccessToken } from './bearer';
 import { OAuthError } from './errors';
-import { formParams } from './request';
+import { formBody, formParams } from './request';
 import type { Scope } from './scopes';
 
 async function userinfo(c: AppContext) {
@@ -36,7 +36,7 @@ async function bearerToken(c: AppContext): Promise<string | undefined> {
   let fromBody: string | undefined;
   if (c.req.method === 'POST' && /^application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')) {
     try {
-      fromBody = formParams(new URLSearchParams(await c.req.text())).get('access_token');
+      fromBody = formParams(await formBody(c)).get('access_token');
     } catch (error) {
       if (error instanceof OAuthError) throw invalidBearerRequest(error.description);
       throw error;

@@ -5,7 +5,7 @@ import { randomId } from '../tokens/crypto';
 type Renderable = string | Promise<string> | { toString(): string | Promise<string> };
 
 export interface HtmlOptions {
-  status?: 200 | 400 | 403 | 404 | 409 | 500;
+  status?: 200 | 400 | 403 | 404 | 409 | 500 | 503;
   /** Where a form on the page may end up besides this origin: CSP form-action also governs its redirects. */
   formTargets?: string[];
 }

@@ -19,13 +19,8 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 /** Before the one retry of an idempotent call, unless `WECHAT_RETRY_DELAY_MS` says otherwise. */
 export const DEFAULT_RETRY_DELAY_MS = 300;
 
-/** The optional settings of the WeChat client in the environment (wrangler.toml `[vars]` or `.dev.vars`). */
-export interface WeChatEnv {
-  /** Milliseconds one WeChat request may take, 1 to 60000; 5000 when unset. The sandbox's "timeout" and "slow" faults follow it. */
-  WECHAT_TIMEOUT_MS?: string;
-  /** Milliseconds to wait before the one retry of an idempotent call, 0 to 10000; 300 when unset. */
-  WECHAT_RETRY_DELAY_MS?: string;
-}
+/** The optional settings of the WeChat client in the environment (src/config.ts documents them). */
+export type WeChatEnv = Pick<Env, 'WECHAT_TIMEOUT_MS' | 'WECHAT_RETRY_DELAY_MS'>;
 
 /** The client's per-attempt timeout for this environment. A bad value fails loudly, like the rest of the configuration. */
 export function wechatTimeoutMs(env: Env): number {
@@ -38,7 +33,7 @@ export function wechatRetryDelayMs(env: Env): number {
 }
 
 function setting(env: Env, name: keyof WeChatEnv, fallback: number, min: number, max: number): number {
-  const value = (env as Env & WeChatEnv)[name];
+  const value = env[name];
   if (value === undefined || value === '') return fallback;
   const ms = Number(value);
   if (!Number.isInteger(ms) || ms < min || ms > max) throw new Error(`${name} must be a whole number of milliseconds, ${min} to ${max}`);

@@ -36,7 +36,7 @@ async function open(page: Page) {
 }
 
 async function expectPage(response: Response, page: Page, expected: Expected) {
-  if (!expected.ok) return expectError(response, expected);
+  if (!expected.ok) return page === 'open' ? expectErrorPage(response, expected) : expectError(response, expected);
   if (page === 'qr') {
     expect(response.status, await response.clone().text()).toBe(200);
     expect(response.headers.get('content-type')).toBe('image/png');
@@ -45,6 +45,16 @@ async function expectPage(response: Response, page: Page, expected: Expected) {
     expect(response.status, await response.clone().text()).toBe(302);
     expect(response.headers.get('location')).toMatch(/^weixin:\/\/dl\/business\/\?t=/);
   }
+}
+
+/** The "open WeChat" link is followed by a person: its failures are HTML pages, never JSON or a stack. */
+async function expectErrorPage(response: Response, expected: Exclude<Expected, { ok: true }>) {
+  const text = await response.text();
+  expect(response.status, text).toBe(expected.status);
+  expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+  expect(text).toContain('<html');
+  expect(text).not.toMatch(/\bat .+:\d+:\d+|Error:/);
+  if (expected.status === 503) expect(response.headers.get('Retry-After')).toMatch(/^\d+$/);
 }
 
 describe.each(PAGES)('GET /login/<id>/$page', ({ page, api, stableTokenFaults, stableTokenRecovers }) => {
