@@ -1,13 +1,16 @@
 /**
- * Client authentication at the token, revocation and introspection
- * endpoints: RFC 6749 §2.3.1 (client_secret_basic, client_secret_post) and
- * public clients identified by client_id alone (auth method "none").
+ * Client authentication at the token, revocation, introspection and device
+ * authorization endpoints: RFC 6749 §2.3.1 (client_secret_basic,
+ * client_secret_post) and public clients identified by client_id alone
+ * (auth method "none").
  */
+import type { AppContext, Bridge } from '../context';
 import { findClient, type Client } from '../store/clients';
 import type { Db } from '../store/db';
 import { matchesHash } from '../tokens/crypto';
 import type { AuthMethod } from './client-metadata';
 import { invalidRequest, OAuthError } from './errors';
+import { readForm } from './request';
 
 interface Presented {
   method: AuthMethod;
@@ -30,6 +33,13 @@ export function presentedCredentials(authorization: string | undefined, params: 
   if (bodyId === undefined) throw invalidClient('client authentication is required', issuer);
   if (bodySecret !== undefined) return { method: 'client_secret_post', clientId: bodyId, secret: bodySecret };
   return { method: 'none', clientId: bodyId };
+}
+
+/** The form body of a client's request to one of these endpoints, and the client it authenticates. */
+export async function clientRequest(c: AppContext, bridge: Bridge): Promise<{ client: Client; params: Map<string, string> }> {
+  const params = await readForm(c);
+  const client = await authenticateClient(bridge.db, c.req.header('Authorization'), params, bridge.config.issuer);
+  return { client, params };
 }
 
 export async function authenticateClient(

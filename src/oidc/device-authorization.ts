@@ -10,10 +10,9 @@ import { isUniqueViolation } from '../store/db';
 import { insertDeviceCode } from '../store/device-codes';
 import { putPendingLogin } from '../store/pending';
 import { randomId, sha256 } from '../tokens/crypto';
-import { authenticateClient } from './client-auth';
+import { clientRequest } from './client-auth';
 import { GRANT_TYPES } from './client-metadata';
 import { OAuthError, unauthorizedClient } from './errors';
-import { readForm } from './request';
 import { grantScopes, isValidScopeString } from './scopes';
 
 export const DEVICE_CODE_TTL = 600;
@@ -43,8 +42,7 @@ export function normalizeUserCode(input: string): string | undefined {
 export const deviceAuthorization = new Hono<AppEnv>().post('/', async (c) => {
   const context = bridge(c);
   const { db, env, config, now } = context;
-  const params = await readForm(c);
-  const client = await authenticateClient(db, c.req.header('Authorization'), params, config.issuer);
+  const { client, params } = await clientRequest(c, context);
   if (!client.metadata.grant_types.includes(GRANT_TYPES.deviceCode)) {
     throw unauthorizedClient('this client is not registered for the device_code grant');
   }

@@ -7,15 +7,13 @@ import { bridge, type AppEnv } from '../context';
 import { findRefreshToken } from '../store/grants';
 import { sha256 } from '../tokens/crypto';
 import { activeAccessToken } from './bearer';
-import { authenticateClient } from './client-auth';
+import { clientRequest } from './client-auth';
 import { invalidRequest } from './errors';
-import { readForm } from './request';
 
 export const introspection = new Hono<AppEnv>().post('/', async (c) => {
   const context = bridge(c);
   const { db, config, now } = context;
-  const params = await readForm(c);
-  const client = await authenticateClient(db, c.req.header('Authorization'), params, config.issuer);
+  const { client, params } = await clientRequest(c, context);
   const token = params.get('token');
   if (!token) throw invalidRequest('token is required');
   c.header('Cache-Control', 'no-store');

@@ -8,17 +8,15 @@ import { bridge, type AppEnv } from '../context';
 import { findRefreshToken, revokeAccessToken, revokeGrant } from '../store/grants';
 import { sha256 } from '../tokens/crypto';
 import { verifyAccessToken } from '../tokens/jwt';
-import { authenticateClient } from './client-auth';
+import { clientRequest } from './client-auth';
 import { invalidRequest, OAuthError } from './errors';
-import { readForm } from './request';
 
 const HINTS = new Set(['access_token', 'refresh_token']);
 
 export const revocation = new Hono<AppEnv>().post('/', async (c) => {
   const context = bridge(c);
   const { db, config, now } = context;
-  const params = await readForm(c);
-  const client = await authenticateClient(db, c.req.header('Authorization'), params, config.issuer);
+  const { client, params } = await clientRequest(c, context);
   const token = params.get('token');
   if (!token) throw invalidRequest('token is required');
   const hint = params.get('token_type_hint');

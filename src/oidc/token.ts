@@ -1,14 +1,13 @@
 /** The token endpoint, RFC 6749 §3.2: authenticate the client, then run its grant. */
 import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
-import { authenticateClient } from './client-auth';
+import { clientRequest } from './client-auth';
 import { GRANT_TYPES } from './client-metadata';
 import { invalidRequest, OAuthError } from './errors';
 import { authorizationCodeGrant } from './grants/authorization-code';
 import { deviceCodeGrant } from './grants/device-code';
 import { refreshTokenGrant } from './grants/refresh-token';
 import { tokenExchangeGrant } from './grants/token-exchange';
-import { readForm } from './request';
 
 const GRANTS = {
   [GRANT_TYPES.authorizationCode]: authorizationCodeGrant,
@@ -19,8 +18,7 @@ const GRANTS = {
 
 export const token = new Hono<AppEnv>().post('/', async (c) => {
   const context = bridge(c);
-  const params = await readForm(c);
-  const client = await authenticateClient(context.db, c.req.header('Authorization'), params, context.config.issuer);
+  const { client, params } = await clientRequest(c, context);
   const grantType = params.get('grant_type');
   if (!grantType) throw invalidRequest('grant_type is required');
   const grant = Object.hasOwn(GRANTS, grantType) ? GRANTS[grantType as keyof typeof GRANTS] : undefined;
