@@ -36,17 +36,17 @@ app.route(PATHS.userinfo, userinfoRoutes);
 app.route(PATHS.revocation, revocation);
 app.route(PATHS.introspection, introspection);
 app.route(PATHS.authorization, authorization);
-app.route('/login', loginPages);
-app.route('/wechat/handoff', handoff);
+app.route(PATHS.login, loginPages);
+app.route(PATHS.handoff, handoff);
 app.route(PATHS.deviceAuthorization, deviceAuthorization);
-app.route('/device', deviceVerification);
+app.route(PATHS.deviceVerification, deviceVerification);
 app.route(PATHS.endSession, endSession);
-app.use('/sandbox/*', async (c, next) => {
+app.use(`${PATHS.sandbox}/*`, async (c, next) => {
   // SPEC.md §6: with the sandbox off, its routes do not exist.
   if (!getConfig(c.env).sandbox) return c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404);
   await next();
 });
-app.route('/sandbox/wechat', sandboxRoutes);
+app.route(PATHS.sandbox, sandboxRoutes);
 
 /** The methods some route serves `path` with (RFC 9110 §9.3.2: HEAD wherever GET). */
 function allowedMethods(path: string): string[] {

@@ -23,6 +23,7 @@ import {
 import { OAuthError } from './errors';
 import { formBody, formParams } from './request';
 import { currentSession, setBrowserCookie } from './session';
+import { loginPath } from './discovery';
 
 /** How long a pending browser login waits for the mini program. */
 export const PENDING_LOGIN_TTL = 600;
@@ -93,7 +94,7 @@ async function authorize(c: AppContext) {
   await putPendingLogin(context.env.KV, login, context.now);
   setBrowserCookie(c, context, login.id, browserSecret, PENDING_LOGIN_TTL);
   // Post/Redirect/Get: the login page has its own URL, so a reload does not start another login.
-  return c.redirect(`/login/${login.id}`, 303);
+  return c.redirect(loginPath(login.id), 303);
 }
 
 async function postedParams(c: AppContext): Promise<URLSearchParams> {

@@ -14,6 +14,7 @@ import { clientRequest } from './client-auth';
 import { GRANT_TYPES } from './client-metadata';
 import { OAuthError, unauthorizedClient } from './errors';
 import { grantScopes, isValidScopeString } from './scopes';
+import { PATHS } from './discovery';
 
 export const DEVICE_CODE_TTL = 600;
 export const DEVICE_POLL_INTERVAL = 5;
@@ -71,8 +72,8 @@ export const deviceAuthorization = new Hono<AppEnv>().post('/', async (c) => {
   return c.json({
     device_code: deviceCode,
     user_code: userCode,
-    verification_uri: `${config.issuer}/device`,
-    verification_uri_complete: `${config.issuer}/device?user_code=${userCode}`,
+    verification_uri: `${config.issuer}${PATHS.deviceVerification}`,
+    verification_uri_complete: `${config.issuer}${PATHS.deviceVerification}?user_code=${userCode}`,
     expires_in: DEVICE_CODE_TTL,
     interval: DEVICE_POLL_INTERVAL,
   });

@@ -6,6 +6,7 @@ import { DeviceCodePage } from '../ui/device-page';
 import { pickLocale } from '../ui/i18n';
 import { respondHtml } from '../ui/respond';
 import { normalizeUserCode } from './device-authorization';
+import { loginPath } from './discovery';
 
 export const deviceVerification = new Hono<AppEnv>().get('/', async (c) => {
   const context = bridge(c);
@@ -15,5 +16,5 @@ export const deviceVerification = new Hono<AppEnv>().get('/', async (c) => {
   const userCode = normalizeUserCode(typed);
   const login = userCode && (await getPendingLogin(context.env.KV, userCode, context.now));
   if (!login || login.authorization) return respondHtml(c, (nonce) => DeviceCodePage({ locale, nonce, invalid: true }), { status: 404 });
-  return c.redirect(`/login/${login.id}`, 303);
+  return c.redirect(loginPath(login.id), 303);
 });

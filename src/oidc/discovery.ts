@@ -17,7 +17,15 @@ export const PATHS = {
   introspection: '/introspect',
   deviceAuthorization: '/device_authorization',
   endSession: '/logout',
+  /** Not in discovery: the pages of a pending login, the mini program's handoff, RFC 8628's verification_uri, the sandbox. */
+  login: '/login',
+  handoff: '/wechat/handoff',
+  deviceVerification: '/device',
+  sandbox: '/sandbox/wechat',
 } as const;
+
+/** The page of a pending login, and the path its cookie is scoped to. */
+export const loginPath = (id: string) => `${PATHS.login}/${id}`;
 
 export function discoveryDocument(config: Config, keys: KeySet) {
   const url = (path: string) => `${config.issuer}${path}`;

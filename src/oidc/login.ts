@@ -23,6 +23,7 @@ import { errorPage, issueAuthorizationCode, PENDING_LOGIN_TTL } from './authoriz
 import { LOGIN_ID } from './handoff';
 import { browserCookieName, clearBrowserCookie, newSession } from './session';
 import { loginMiniProgram } from './wechat-apps';
+import { loginPath, PATHS } from './discovery';
 
 /** The mini program page that approves logins (examples/miniprogram). */
 export const MINI_PROGRAM_PAGE = 'pages/login/login';
@@ -48,7 +49,7 @@ export const loginPages = new Hono<AppEnv>()
     const app = client && loginMiniProgram(context.config, client);
     if (!client || !app) return errorPage(c, 'server_error', 'no WeChat mini program is configured for this application');
     const locale = pickLocale(login.authorization?.uiLocales, c.req.header('Accept-Language'));
-    const base = `/login/${login.id}`;
+    const base = loginPath(login.id);
     return respondHtml(c, (nonce) =>
       LoginPage({
         locale,
@@ -61,7 +62,7 @@ export const loginPages = new Hono<AppEnv>()
         statusUrl: `${base}/status`,
         continueUrl: `${base}/continue`,
         sandbox: context.config.sandbox
-          ? { mintUrl: '/sandbox/wechat/codes', handoffUrl: '/wechat/handoff', miniprogramAppid: app.appid }
+          ? { mintUrl: `${PATHS.sandbox}/codes`, handoffUrl: PATHS.handoff, miniprogramAppid: app.appid }
           : undefined,
         nonce,
       }),
@@ -115,7 +116,7 @@ export const loginPages = new Hono<AppEnv>()
     const request = login?.authorization;
     if (!login || !request) return expired(c);
     const answer = await findApproval(context.db, login.id);
-    if (!answer) return c.redirect(`/login/${login.id}`, 303);
+    if (!answer) return c.redirect(loginPath(login.id), 303);
     const back = (result: Record<string, string | undefined>) => {
       clearBrowserCookie(c, context, login.id);
       return c.redirect(redirectWith(request.redirectUri, context.config.issuer, { ...result, state: request.state }), 302);

@@ -7,6 +7,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { AppContext, Bridge } from '../context';
 import { findSession, insertSessionStatement, type Session } from '../store/sessions';
 import { randomId, sha256 } from '../tokens/crypto';
+import { loginPath } from './discovery';
 
 const SESSION_COOKIE = 'bridge_session';
 export const SESSION_TTL = 14 * 24 * 3600;
@@ -40,9 +41,9 @@ export const sessionCookieValue = (c: AppContext) => getCookie(c, SESSION_COOKIE
 export const browserCookieName = (loginId: string) => `bridge_login_${loginId}`;
 
 export function setBrowserCookie(c: AppContext, bridge: Bridge, loginId: string, value: string, maxAge: number): void {
-  setCookie(c, browserCookieName(loginId), value, { httpOnly: true, secure: secure(bridge), sameSite: 'Lax', path: `/login/${loginId}`, maxAge });
+  setCookie(c, browserCookieName(loginId), value, { httpOnly: true, secure: secure(bridge), sameSite: 'Lax', path: loginPath(loginId), maxAge });
 }
 
 export function clearBrowserCookie(c: AppContext, bridge: Bridge, loginId: string): void {
-  deleteCookie(c, browserCookieName(loginId), { path: `/login/${loginId}`, secure: secure(bridge) });
+  deleteCookie(c, browserCookieName(loginId), { path: loginPath(loginId), secure: secure(bridge) });
 }
