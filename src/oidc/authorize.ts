@@ -20,10 +20,10 @@ import {
   redirectWith,
   type AuthorizationRequest,
 } from './authorization-request';
+import { loginPath } from './discovery';
 import { OAuthError } from './errors';
 import { formBody, formParams } from './request';
 import { currentSession, setBrowserCookie } from './session';
-import { loginPath } from './discovery';
 
 /** How long a pending browser login waits for the mini program. */
 export const PENDING_LOGIN_TTL = 600;

@@ -12,9 +12,9 @@ import { putPendingLogin } from '../store/pending';
 import { randomId, sha256 } from '../tokens/crypto';
 import { clientRequest } from './client-auth';
 import { GRANT_TYPES } from './client-metadata';
+import { PATHS } from './discovery';
 import { OAuthError, unauthorizedClient } from './errors';
 import { grantScopes, isValidScopeString } from './scopes';
-import { PATHS } from './discovery';
 
 export const DEVICE_CODE_TTL = 600;
 export const DEVICE_POLL_INTERVAL = 5;

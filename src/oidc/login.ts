@@ -18,12 +18,12 @@ import { LoginPage } from '../ui/login-page';
 import { respondHtml } from '../ui/respond';
 import { createWeChat } from '../wechat';
 import { redirectWith } from './authorization-request';
-import { OAuthError } from './errors';
 import { errorPage, issueAuthorizationCode, PENDING_LOGIN_TTL } from './authorize';
+import { loginPath, PATHS } from './discovery';
+import { OAuthError } from './errors';
 import { LOGIN_ID } from './handoff';
 import { browserCookieName, clearBrowserCookie, newSession } from './session';
 import { loginMiniProgram } from './wechat-apps';
-import { loginPath, PATHS } from './discovery';
 
 /** The mini program page that approves logins (examples/miniprogram). */
 export const MINI_PROGRAM_PAGE = 'pages/login/login';
@@ -47,7 +47,7 @@ export const loginPages = new Hono<AppEnv>()
     if (!login) return expired(c);
     const client = await findClient(context.db, login.clientId);
     const app = client && loginMiniProgram(context.config, client);
-    if (!client || !app) return errorPage(c, 'server_error', 'no WeChat mini program is configured for this application');
+    if (!client || !app) return errorPage(c, 'server_error', 'no WeChat mini program is configured for this application', 500);
     const locale = pickLocale(login.authorization?.uiLocales, c.req.header('Accept-Language'));
     const base = loginPath(login.id);
     return respondHtml(c, (nonce) =>
