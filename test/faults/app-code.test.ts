@@ -8,7 +8,7 @@ import type { SandboxFault } from '../../src/wechat';
 import { slowDelayMs } from '../../src/wechat/sandbox-faults';
 import { APP_CODE, claimsOf, exchange, register, type RegisteredClient, uniqueId } from '../support/oidc';
 import {
-  ALL_FAULTS, callsFrom, codeExchangeOutcome, counts, expectError, inject, isRetried, label, mintCode, PATH_SAMPLE, PATHS, persistentOutcome,
+  ALL_FAULTS, callsFrom, codeExchangeOutcome, counts, expectError, inject, isRetried, label, mint, PATH_SAMPLE, PATHS, persistentOutcome,
   TIMEOUT_MS, useFaults,
 } from './support';
 
@@ -23,7 +23,7 @@ beforeAll(async () => {
 
 async function attempt(fault?: SandboxFault, via: 'code' | 'path' = 'path') {
   const openid = uniqueId('o');
-  const minted = await mintCode({ kind: 'app', openid, nickname: '小明', error: via === 'code' ? fault : undefined });
+  const minted = await mint({ kind: 'app', openid, nickname: '小明', error: via === 'code' ? fault : undefined });
   return { openid, code: minted.code, send: () => exchange(client, minted.code, APP_CODE, { scope: SCOPE }) };
 }
 
@@ -106,13 +106,13 @@ describe('sns/userinfo (the profile) failing', () => {
 
 it('after a failed login, a new code for the same person logs in once', async () => {
   const openid = uniqueId('o');
-  const first = await mintCode({ kind: 'app', openid, nickname: '小明' });
+  const first = await mint({ kind: 'app', openid, nickname: '小明' });
   await inject(PATHS.userinfo, 45011);
   const before = await counts();
   await expectError(await exchange(client, first.code, APP_CODE, { scope: SCOPE }), { ok: false, error: 'temporarily_unavailable', status: 503 });
   expect(await counts()).toEqual(before);
 
-  const second = await mintCode({ kind: 'app', openid, nickname: '小明' });
+  const second = await mint({ kind: 'app', openid, nickname: '小明' });
   const response = await exchange(client, second.code, APP_CODE, { scope: SCOPE });
   expect(response.status).toBe(200);
   const after = await counts();

@@ -10,7 +10,7 @@ import { authorizeUrl, Browser, startLogin, webClientMetadata } from '../support
 import { call, register, type RegisteredClient, uniqueId } from '../support/oidc';
 import {
   ALL_FAULTS, callsFrom, codeExchangeOutcome, counts, type Expected, expectError, forgetStableToken, inject, label, MINI_APPID,
-  mintCode, OK, PATH_SAMPLE, PATHS, persistentOutcome, SERVER_ERROR, useFaults,
+  mint, OK, PATH_SAMPLE, PATHS, persistentOutcome, SERVER_ERROR, useFaults,
 } from './support';
 
 useFaults();
@@ -32,8 +32,8 @@ async function attempt(faults: { code?: SandboxFault; phone?: SandboxFault } = {
   const browser = new Browser();
   const [loginId, login, phone] = await Promise.all([
     startLogin(browser, authorizeUrl(client)),
-    mintCode({ kind: 'miniprogram', appid: MINI_APPID, openid: uniqueId('o'), error: faults.code }),
-    mintCode({ kind: 'phone', appid: MINI_APPID, error: faults.phone }),
+    mint({ kind: 'miniprogram', appid: MINI_APPID, openid: uniqueId('o'), error: faults.code }),
+    mint({ kind: 'phone', appid: MINI_APPID, error: faults.phone }),
   ]);
   const send = () => handoff({ login: loginId, code: login.code, phone_code: phone.code, appid: MINI_APPID });
   const status = async () => (await (await browser.get(`/login/${loginId}/status`)).json<{ status: string }>()).status;
@@ -55,7 +55,7 @@ async function expectOutcome(attempted: Awaited<ReturnType<typeof attempt>>, exp
   // No approval, no user, no identity: the login is still pending.
   expect(await counts()).toEqual(before);
   // Nothing half-done: the same login is approved with new codes, once WeChat answers.
-  const again = await mintCode({ kind: 'miniprogram', appid: MINI_APPID });
+  const again = await mint({ kind: 'miniprogram', appid: MINI_APPID });
   const retried = await handoff({ login: attempted.loginId, code: again.code, appid: MINI_APPID });
   expect(retried.status, await retried.clone().text()).toBe(200);
   expect(await attempted.status()).toBe('approved');

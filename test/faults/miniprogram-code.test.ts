@@ -12,7 +12,7 @@ import { expireAccessToken, sandboxApi } from '../../src/wechat/sandbox';
 import { claimsOf, exchange, MINIPROGRAM_CODE, register, type RegisteredClient, uniqueId } from '../support/oidc';
 import {
   ALL_FAULTS, cachedStableToken, callsFrom, codeExchangeOutcome, counts, type Expected, expectError, forgetStableToken, inject, isRetried,
-  label, MINI_APPID, mintCode, OK, PATH_SAMPLE, PATHS, persistentOutcome, SERVER_ERROR, TIMEOUT_MS, useFaults,
+  label, MINI_APPID, mint, OK, PATH_SAMPLE, PATHS, persistentOutcome, SERVER_ERROR, TIMEOUT_MS, useFaults,
 } from './support';
 
 useFaults();
@@ -29,8 +29,8 @@ beforeAll(async () => {
 async function attempt(faults: { code?: SandboxFault; phone?: SandboxFault } = {}) {
   const phoneNumber = `+86139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
   const [login, phone] = await Promise.all([
-    mintCode({ kind: 'miniprogram', appid: MINI_APPID, openid: uniqueId('o'), error: faults.code }),
-    mintCode({ kind: 'phone', appid: MINI_APPID, phone: phoneNumber, error: faults.phone }),
+    mint({ kind: 'miniprogram', appid: MINI_APPID, openid: uniqueId('o'), error: faults.code }),
+    mint({ kind: 'phone', appid: MINI_APPID, phone: phoneNumber, error: faults.phone }),
   ]);
   const send = () => exchange(client, login.code, MINIPROGRAM_CODE, { wechat_appid: MINI_APPID, wechat_phone_code: phone.code, scope: SCOPE });
   return { send, phoneNumber };

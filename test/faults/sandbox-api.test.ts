@@ -6,7 +6,7 @@ import { sandboxRoutes, type WeChatEnv } from '../../src/wechat';
 import { DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS, wechatRetryDelayMs, wechatTimeoutMs } from '../../src/wechat/http';
 import { sandboxApi } from '../../src/wechat/sandbox';
 import { call } from '../support/oidc';
-import { clearFaults, inject, MINI_APPID, mintCode, PATHS, TIMEOUT_MS, useFaults } from './support';
+import { clearFaults, inject, MINI_APPID, mint, PATHS, TIMEOUT_MS, useFaults } from './support';
 
 useFaults();
 
@@ -51,7 +51,7 @@ describe('POST /sandbox/wechat/faults', () => {
   });
 
   it('faults are taken in order, one per request, then WeChat answers again', async () => {
-    const { code } = await mintCode({ kind: 'miniprogram', appid: MINI_APPID, openid: 'oQueued' });
+    const { code } = await mint({ kind: 'miniprogram', appid: MINI_APPID, openid: 'oQueued' });
     await inject(PATHS.jscode, -1);
     await inject(PATHS.jscode, 'http_503');
     await inject(PATHS.jscode, 'malformed_json');
@@ -66,7 +66,7 @@ describe('POST /sandbox/wechat/faults', () => {
   });
 
   it('"slow" and "timeout" serve the request for real, after their delay', async () => {
-    const { code } = await mintCode({ kind: 'miniprogram', appid: MINI_APPID, openid: 'oDelayed' });
+    const { code } = await mint({ kind: 'miniprogram', appid: MINI_APPID, openid: 'oDelayed' });
     await inject(PATHS.jscode, 'timeout');
     const started = Date.now();
     expect(await (await session(code)).json()).toMatchObject({ openid: 'oDelayed' });
@@ -81,7 +81,7 @@ describe('POST /sandbox/wechat/faults', () => {
     await inject(PATHS.phone, 'timeout', 2);
     expect(await clearFaults()).toBe(5);
     expect(await clearFaults()).toBe(0);
-    const { code } = await mintCode({ kind: 'miniprogram', appid: MINI_APPID });
+    const { code } = await mint({ kind: 'miniprogram', appid: MINI_APPID });
     expect(await (await session(code)).json()).toMatchObject({ openid: expect.any(String) });
   });
 });
@@ -113,7 +113,7 @@ describe('named faults on a minted code', () => {
   });
 
   it('a code minted with http_500 is spent, then answered with that status', async () => {
-    const { code } = await mintCode({ kind: 'miniprogram', appid: MINI_APPID, error: 'http_500' });
+    const { code } = await mint({ kind: 'miniprogram', appid: MINI_APPID, error: 'http_500' });
     expect((await session(code)).status).toBe(500);
     expect(await (await session(code)).json()).toMatchObject({ errcode: 40163 });
   });

@@ -7,7 +7,9 @@ import { env } from 'cloudflare:workers';
 import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
 import type { SandboxFault, WeChatEnv } from '../../src/wechat';
 import { sandboxCallCount } from '../../src/wechat/sandbox';
-import { call, type SandboxCode } from '../support/oidc';
+import { call } from '../support/oidc';
+
+export { counts, mint } from '../support/oidc';
 
 export const PATHS = {
   appCode: '/sns/oauth2/access_token',
@@ -81,27 +83,6 @@ export async function callsFrom<P extends string>(...paths: P[]): Promise<() => 
     const now = await Promise.all(paths.map(callCount));
     return Object.fromEntries(paths.map((path, i) => [path, now[i]! - start[i]!])) as Record<P, number>;
   };
-}
-
-/** POST /sandbox/wechat/codes, `error` being an errcode or a named fault. */
-export async function mintCode(code: Omit<SandboxCode, 'error'> & { error?: SandboxFault }): Promise<{ code: string; appid: string }> {
-  const response = await call('/sandbox/wechat/codes', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(code),
-  });
-  if (response.status !== 200) throw new Error(`minting failed: ${response.status} ${await response.text()}`);
-  return response.json();
-}
-
-/** Every row a login may write. A failed login must leave each count as it was. */
-export async function counts(): Promise<Record<string, number>> {
-  const row = await env.DB.prepare(
-    `SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM wechat_identities) AS identities,
-            (SELECT count(*) FROM wechat_unionids) AS unionids, (SELECT count(*) FROM grants) AS grants,
-            (SELECT count(*) FROM refresh_tokens) AS refresh_tokens, (SELECT count(*) FROM login_approvals) AS approvals`,
-  ).first<Record<string, number>>();
-  return row!;
 }
 
 /** Forgets the cached stable access token, so the next wxa/ call fetches one (as after its expiry). */

@@ -1,18 +1,7 @@
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import {
-  APP_CODE, basic, call, claimsOf, exchange, ISSUER, login, MINIPROGRAM_CODE, mint, postForm, register, TOKEN_EXCHANGE, uniqueId,
+  APP_CODE, basic, call, claimsOf, counts, exchange, ISSUER, login, MINIPROGRAM_CODE, mint, postForm, register, TOKEN_EXCHANGE, uniqueId,
 } from '../support/oidc';
-
-/** Rows that a login may write: a refused exchange must leave every count as it was. */
-async function counts() {
-  const row = await env.DB.prepare(
-    `SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM wechat_identities) AS identities,
-            (SELECT count(*) FROM wechat_unionids) AS unionids, (SELECT count(*) FROM grants) AS grants,
-            (SELECT count(*) FROM refresh_tokens) AS refresh_tokens`,
-  ).first();
-  return row;
-}
 
 describe('token exchange of WeChat codes (RFC 8693, SPEC.md §4)', () => {
   it('exchanges a mobile app code for the tokens of SPEC.md §4 with the claims of §7', async () => {

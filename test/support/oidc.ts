@@ -1,5 +1,7 @@
 /** Talking to the provider under test the way a relying party would, through SELF. */
 import { SELF } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import type { SandboxFault } from '../../src/wechat';
 
 export const ISSUER = 'http://localhost:8787';
 export const REGISTRATION_TOKEN = 'test-registration-token';
@@ -55,7 +57,8 @@ export interface SandboxCode {
   avatar?: string;
   phone?: string;
   snapshot?: boolean;
-  error?: number;
+  /** What the exchange of this code fails with: a WeChat errcode, or a named fault of the sandbox. */
+  error?: SandboxFault;
   appid?: string;
 }
 
@@ -67,6 +70,16 @@ export async function mint(code: SandboxCode): Promise<{ code: string; appid: st
   });
   if (response.status !== 200) throw new Error(`minting failed: ${response.status} ${await response.text()}`);
   return response.json();
+}
+
+/** Every row a login may write: a refused login must leave each count as it was. */
+export async function counts(): Promise<Record<string, number>> {
+  const row = await env.DB.prepare(
+    `SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM wechat_identities) AS identities,
+            (SELECT count(*) FROM wechat_unionids) AS unionids, (SELECT count(*) FROM grants) AS grants,
+            (SELECT count(*) FROM refresh_tokens) AS refresh_tokens, (SELECT count(*) FROM login_approvals) AS approvals`,
+  ).first<Record<string, number>>();
+  return row!;
 }
 
 export interface TokenSet {
