@@ -93,10 +93,14 @@ function parseWeChatApps(value: string | undefined): WeChatApp[] {
   return apps;
 }
 
-let cached: { env: Env; config: Config } | undefined;
+let cached: { source: readonly (string | undefined)[]; config: Config } | undefined;
 
-/** The config of this isolate's environment, parsed on first use. */
+/**
+ * The config of this isolate's environment, parsed on first use. Keyed on
+ * the values read, not on the env object, which the runtime need not reuse.
+ */
 export function getConfig(env: Env): Config {
-  if (cached?.env !== env) cached = { env, config: parseConfig(env) };
+  const source = [env.ISSUER, env.WECHAT_SANDBOX, env.REGISTRATION_TOKEN, env.WECHAT_APPS];
+  if (!cached || source.some((value, i) => value !== cached!.source[i])) cached = { source, config: parseConfig(env) };
   return cached.config;
 }

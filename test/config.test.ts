@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type Env } from '../src/config';
+import { getConfig, parseConfig, type Env } from '../src/config';
 import app from '../src/index';
 
 const withEnv = (override: Partial<Env>): Env => ({ ...env, ...override });
@@ -38,5 +38,13 @@ describe('configuration (src/config.ts)', () => {
 
   it('keeps the issuer without a trailing slash', () => {
     expect(parseConfig(withEnv({ ISSUER: 'https://id.example.com/' })).issuer).toBe('https://id.example.com');
+  });
+});
+
+describe('getConfig', () => {
+  it('parses once for the same values, again when they change', () => {
+    const first = getConfig(withEnv({}));
+    expect(getConfig(withEnv({}))).toBe(first);
+    expect(getConfig(withEnv({ ISSUER: 'https://id.example.com' })).issuer).toBe('https://id.example.com');
   });
 });
