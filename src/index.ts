@@ -17,6 +17,7 @@ import { registration } from './oidc/registration';
 import { revocation } from './oidc/revocation';
 import { token } from './oidc/token';
 import { userinfoRoutes } from './oidc/userinfo';
+import { pageErrors } from './ui/respond';
 import { sandboxRoutes } from './wechat';
 
 const app = new Hono<AppEnv>();
@@ -28,6 +29,11 @@ app.use(PATHS.jwks, cors());
 app.use(PATHS.token, cors());
 app.use(PATHS.userinfo, cors());
 app.use(PATHS.deviceAuthorization, cors());
+
+// Routes a person navigates to answer errors with a page (the JSON endpoints of a login keep JSON).
+for (const path of [PATHS.authorization, `${PATHS.login}/:id`, `${PATHS.login}/:id/open`, `${PATHS.login}/:id/continue`, PATHS.endSession, PATHS.deviceVerification]) {
+  app.use(path, pageErrors);
+}
 
 app.route('/', discovery);
 app.route(PATHS.registration, registration);

@@ -9,9 +9,7 @@ import { bridge, type AppContext, type AppEnv, type Bridge } from '../context';
 import { findClient } from '../store/clients';
 import { putAuthorizationCode, putPendingLogin, type AuthorizationCode, type PendingLogin } from '../store/pending';
 import { randomId, sha256 } from '../tokens/crypto';
-import { pickLocale, t } from '../ui/i18n';
-import { MessagePage } from '../ui/message-page';
-import { respondHtml } from '../ui/respond';
+import { errorPage } from '../ui/respond';
 import {
   checkAuthorizationRequest,
   checkRedirectTarget,
@@ -32,13 +30,7 @@ const CODE_TTL = 60;
 
 async function authorize(c: AppContext) {
   const context = bridge(c);
-  let params: Map<string, string>;
-  try {
-    params = formParams(c.req.method === 'POST' ? await postedParams(c) : new URL(c.req.url).searchParams);
-  } catch (error) {
-    if (error instanceof OAuthError) return errorPage(c, 'invalid_request', error.description);
-    throw error;
-  }
+  const params = formParams(c.req.method === 'POST' ? await postedParams(c) : new URL(c.req.url).searchParams);
 
   let target;
   try {
@@ -126,14 +118,6 @@ export async function issueAuthorizationCode(context: Bridge, request: CodeReque
     context.now,
   );
   return code;
-}
-
-/** SPEC.md §8: before the client and redirect_uri are trusted, errors are shown, never redirected. */
-export function errorPage(c: AppContext, error: string, description: string, status: 400 | 403 | 404 | 409 | 500 | 503 = 400) {
-  const locale = pickLocale(new URL(c.req.url).searchParams.get('ui_locales') ?? undefined, c.req.header('Accept-Language'));
-  const strings = t(locale);
-  const message = error === 'invalid_client' ? strings.unknownClient : error === 'invalid_redirect_uri' ? strings.badRedirectUri : description;
-  return respondHtml(c, (nonce) => MessagePage({ locale, title: strings.errorTitle, message, status: 'error', nonce }), { status });
 }
 
 export const authorization = new Hono<AppEnv>().get('/', authorize).post('/', authorize);

@@ -15,12 +15,11 @@ import { claimStatement } from '../store/single-use';
 import { sha256, timingSafeEqualStrings } from '../tokens/crypto';
 import { pickLocale } from '../ui/i18n';
 import { LoginPage } from '../ui/login-page';
-import { respondHtml } from '../ui/respond';
+import { errorPage, respondHtml } from '../ui/respond';
 import { createWeChat } from '../wechat';
 import { redirectWith } from './authorization-request';
-import { errorPage, issueAuthorizationCode, PENDING_LOGIN_TTL } from './authorize';
+import { issueAuthorizationCode, PENDING_LOGIN_TTL } from './authorize';
 import { loginPath, PATHS } from './discovery';
-import { OAuthError } from './errors';
 import { LOGIN_ID } from './handoff';
 import { browserCookieName, clearBrowserCookie, newSession } from './session';
 import { loginMiniProgram } from './wechat-apps';
@@ -92,21 +91,11 @@ export const loginPages = new Hono<AppEnv>()
     const client = login && (await findClient(context.db, login.clientId));
     const app = client && loginMiniProgram(context.config, client);
     if (!login || !app) return expired(c);
-    let scheme: string;
-    try {
-      scheme = await createWeChat(context.config, context.env).urlScheme(app, {
-        path: MINI_PROGRAM_PAGE,
-        query: `login=${login.id}`,
-        expireSeconds: Math.max(0, login.expiresAt - context.now),
-      });
-    } catch (error) {
-      // A person tapped a link: answer with a page, not the JSON a client would get.
-      if (error instanceof OAuthError) {
-        for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-        return errorPage(c, error.error, error.description, error.status === 503 ? 503 : 500);
-      }
-      throw error;
-    }
+    const scheme = await createWeChat(context.config, context.env).urlScheme(app, {
+      path: MINI_PROGRAM_PAGE,
+      query: `login=${login.id}`,
+      expireSeconds: Math.max(0, login.expiresAt - context.now),
+    });
     c.header('Cache-Control', 'no-store');
     return c.redirect(scheme, 302);
   })

@@ -12,10 +12,8 @@ import { findClient } from '../store/clients';
 import { deleteSession } from '../store/sessions';
 import { sha256 } from '../tokens/crypto';
 import { LogoutConfirmPage, MessagePage } from '../ui/message-page';
-import { respondHtml } from '../ui/respond';
+import { errorPage, respondHtml } from '../ui/respond';
 import { pickLocale, t } from '../ui/i18n';
-import { errorPage } from './authorize';
-import { OAuthError } from './errors';
 import { formBody, formParams } from './request';
 import { clearSessionCookie, sessionCookieValue } from './session';
 
@@ -43,17 +41,11 @@ function formTarget(uri: string): string {
 
 async function logout(c: AppContext) {
   const context = bridge(c);
-  let params: Map<string, string>;
-  try {
-    const source =
-      c.req.method === 'POST' && /^application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')
-        ? await formBody(c)
-        : new URL(c.req.url).searchParams;
-    params = formParams(source);
-  } catch (error) {
-    if (error instanceof OAuthError) return errorPage(c, 'invalid_request', error.description);
-    throw error;
-  }
+  const params = formParams(
+    c.req.method === 'POST' && /^application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')
+      ? await formBody(c)
+      : new URL(c.req.url).searchParams,
+  );
   const locale = pickLocale(params.get('ui_locales'), c.req.header('Accept-Language'));
 
   const hint = params.get('id_token_hint');
