@@ -176,7 +176,7 @@ export class BridgeSide extends Side {
     return this.redeem(http, back.headers.location, verifier, state, nonce);
   }
 
-  /** A native app's login (SPEC.md §4): a sandbox SendAuth code traded at the token endpoint. */
+  /** A native app's login (docs/protocol.md §4): a sandbox SendAuth code traded at the token endpoint. */
   async appLogin(http, identity = {}) {
     const minted = expectStatus('sandbox mint', await http.postJson('/sandbox/wechat/codes', { kind: 'app', ...identity }), 200).json();
     const response = expectStatus(

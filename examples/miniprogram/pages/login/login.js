@@ -1,4 +1,4 @@
-// Approves (or denies) one pending login of the bridge: SPEC.md §5, POST /wechat/handoff.
+// Approves (or denies) one pending login of the bridge: POST /wechat/handoff (docs/protocol.md §5.3).
 const { BRIDGE_URL, APP_NAME } = require('../../config');
 
 // The login id: at most 32 of [A-Za-z0-9_-] (it must fit a mini program code's scene).
