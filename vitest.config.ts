@@ -10,11 +10,12 @@ const signingKeys = await rotate(await rotate(undefined, 'ES256'), 'RS256');
 export default defineConfig({
   plugins: [
     cloudflareTest({
+      // The development entry: the app with the WeChat sandbox.
+      main: './src/dev.ts',
       wrangler: { configPath: './wrangler.toml' },
       miniflare: {
         bindings: {
           ISSUER: 'http://localhost:8787',
-          WECHAT_SANDBOX: 'on',
           SIGNING_KEYS: JSON.stringify(signingKeys),
           REGISTRATION_TOKEN: 'test-registration-token',
           WECHAT_APPS: JSON.stringify(TEST_APPS),
@@ -25,7 +26,7 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/e2e/**'],
+    exclude: ['test/e2e/**', 'test/node/**'],
     setupFiles: ['./test/setup.ts'],
   },
 });

@@ -1,5 +1,5 @@
-// `npm start` (SPEC.md §1): local secrets, local D1 migrations, then `wrangler dev`
-// with the WeChat sandbox on. Offline, no account, no prompt.
+// `npm start` (docs/protocol.md §1): local secrets, local D1 migrations, then `wrangler dev`
+// of the development entry (src/dev.ts), whose WeChat is the sandbox. Offline, no account, no prompt.
 //
 // Environment:
 //   PORT        port to serve on (default 8787); the issuer is http://localhost:$PORT
@@ -66,10 +66,10 @@ console.log(`
 
 process.exitCode = await runWrangler([
   'dev',
+  'src/dev.ts',
   '--ip', '127.0.0.1',
   '--port', port,
   '--var', `ISSUER:${issuer}`,
-  '--var', 'WECHAT_SANDBOX:on',
   // Explicit, so DEV_VARS can point elsewhere (wrangler then ignores .dev.vars).
   '--env-file', devVarsPath,
   ...persist,

@@ -6,19 +6,15 @@
 export interface Env {
   DB: D1Database;
   KV: KVNamespace;
+  /** The issuer: the public https origin (http only on loopback, for local development). */
   ISSUER: string;
-  /** "on" enables the WeChat sandbox (SPEC.md §6), honoured only for a loopback issuer. */
-  WECHAT_SANDBOX?: string;
   /** Private JWKS, newest key first. */
   SIGNING_KEYS: string;
   /** Initial access token for dynamic client registration (RFC 7591 §3). */
   REGISTRATION_TOKEN: string;
   /** JSON array of {appid, secret, kind}. */
   WECHAT_APPS: string;
-  /**
-   * Milliseconds one WeChat request may take, 1 to 60000; 5000 when unset.
-   * Read per request by src/wechat/http.ts (the sandbox's "timeout" and "slow" faults follow it).
-   */
+  /** Milliseconds one WeChat request may take, 1 to 60000; 5000 when unset. */
   WECHAT_TIMEOUT_MS?: string;
   /** Milliseconds before the one retry of an idempotent WeChat call, 0 to 10000; 300 when unset. */
   WECHAT_RETRY_DELAY_MS?: string;
@@ -32,11 +28,19 @@ export interface WeChatApp {
   kind: WeChatKind;
 }
 
+/** How the WeChat client behaves (src/wechat/http.ts). */
+export interface WeChatSettings {
+  /** Per attempt, covering the response body too. */
+  timeoutMs: number;
+  /** Pause before the one retry of an idempotent read. */
+  retryDelayMs: number;
+}
+
 export interface Config {
   issuer: string;
-  sandbox: boolean;
   registrationToken: string;
   wechatApps: readonly WeChatApp[];
+  wechat: WeChatSettings;
   /** Lifetimes in seconds. */
   ttl: {
     accessToken: number;
@@ -44,25 +48,60 @@ export interface Config {
     refreshToken: number;
     /** The longest a grant lives, however often its refresh token rotates. */
     grant: number;
+    /** RFC 6749 §4.1.2: short-lived; KV's shortest expiry is 60 s. */
+    authorizationCode: number;
+    /** How long a pending login waits for the mini program. */
+    pendingLogin: number;
+    /** RFC 8628 §3.2 expires_in. */
+    deviceCode: number;
+    /** A browser's login session. */
+    session: number;
   };
+  /** RFC 8628 §3.2: the device's polling interval in seconds. */
+  devicePollInterval: number;
 }
+
+/** The registration token `npm start` writes for local development: never good enough for a public issuer. */
+export const DEV_REGISTRATION_TOKEN = 'dev-registration-token';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-export function isLoopbackIssuer(issuer: string): boolean {
-  return LOOPBACK_HOSTS.has(new URL(issuer).hostname);
+export const isLoopbackHost = (hostname: string) => LOOPBACK_HOSTS.has(hostname);
+
+export function isLoopbackIssuer(issuer: string | undefined): boolean {
+  try {
+    return isLoopbackHost(new URL(issuer ?? '').hostname);
+  } catch {
+    return false;
+  }
 }
 
 export function parseConfig(env: Env): Config {
   const issuer = parseIssuer(env.ISSUER);
   if (!env.REGISTRATION_TOKEN) throw new Error('REGISTRATION_TOKEN is not set');
+  // The development token is public knowledge: anyone could register clients with it.
+  if (env.REGISTRATION_TOKEN === DEV_REGISTRATION_TOKEN && !isLoopbackIssuer(issuer)) {
+    throw new Error(`REGISTRATION_TOKEN "${DEV_REGISTRATION_TOKEN}" is for local development only: set a secret one`);
+  }
   return {
     issuer,
-    // The sandbox mints identities at will: it must never serve a public issuer.
-    sandbox: env.WECHAT_SANDBOX === 'on' && isLoopbackIssuer(issuer),
     registrationToken: env.REGISTRATION_TOKEN,
     wechatApps: parseWeChatApps(env.WECHAT_APPS),
-    ttl: { accessToken: 3600, idToken: 3600, refreshToken: 30 * 24 * 3600, grant: 180 * 24 * 3600 },
+    wechat: {
+      timeoutMs: milliseconds(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 5000, 1, 60_000),
+      retryDelayMs: milliseconds(env.WECHAT_RETRY_DELAY_MS, 'WECHAT_RETRY_DELAY_MS', 300, 0, 10_000),
+    },
+    ttl: {
+      accessToken: 3600,
+      idToken: 3600,
+      refreshToken: 30 * 24 * 3600,
+      grant: 180 * 24 * 3600,
+      authorizationCode: 60,
+      pendingLogin: 600,
+      deviceCode: 600,
+      session: 14 * 24 * 3600,
+    },
+    devicePollInterval: 5,
   };
 }
 
@@ -70,7 +109,7 @@ function parseIssuer(value: string | undefined): string {
   if (!value) throw new Error('ISSUER is not set');
   const url = new URL(value);
   // OpenID Connect Discovery §3: https, no query or fragment; http only on loopback.
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new Error('ISSUER must be an https URL (http only for loopback)');
   }
   if (url.search || url.hash) throw new Error('ISSUER must not have a query or fragment');
@@ -93,6 +132,13 @@ function parseWeChatApps(value: string | undefined): WeChatApp[] {
   return apps;
 }
 
+function milliseconds(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < min || ms > max) throw new Error(`${name} must be a whole number of milliseconds, ${min} to ${max}`);
+  return ms;
+}
+
 let cached: { source: readonly (string | undefined)[]; config: Config } | undefined;
 
 /**
@@ -100,7 +146,7 @@ let cached: { source: readonly (string | undefined)[]; config: Config } | undefi
  * the values read, not on the env object, which the runtime need not reuse.
  */
 export function getConfig(env: Env): Config {
-  const source = [env.ISSUER, env.WECHAT_SANDBOX, env.REGISTRATION_TOKEN, env.WECHAT_APPS];
+  const source = [env.ISSUER, env.REGISTRATION_TOKEN, env.WECHAT_APPS, env.WECHAT_TIMEOUT_MS, env.WECHAT_RETRY_DELAY_MS];
   if (!cached || source.some((value, i) => value !== cached!.source[i])) cached = { source, config: parseConfig(env) };
   return cached.config;
 }

@@ -1,10 +1,23 @@
-/** What every handler works with: the typed config, D1 via drizzle, and the keys. */
+/** What every handler works with: the typed config, D1 via drizzle, the keys and the WeChat client. */
 import type { Context } from 'hono';
+import type { LoginPageAddOn } from './ui/login-page';
 import { getConfig, type Config, type Env } from './config';
 import { database, type Db } from './store/db';
 import { getKeySet, type KeySet } from './tokens/keys';
+import { createWeChatClient, type Transport, type WeChat } from './wechat';
 
-export type AppEnv = { Bindings: Env };
+export interface AppVariables {
+  /** How this app reaches WeChat: chosen by the entry point (src/index.ts, src/dev.ts). */
+  wechatTransport: Transport;
+  /** Pages: the CSP nonce of this response, set by hono's secure-headers middleware. */
+  secureHeadersNonce?: string;
+  /** Pages: where this page's form may lead besides the issuer (src/web/pages.ts). */
+  formTargets?: string[];
+  /** The development entry's addition to the login page (the sandbox's stand-in for the mini program). */
+  loginPageAddOn?: LoginPageAddOn;
+}
+
+export type AppEnv = { Bindings: Env; Variables: AppVariables };
 export type AppContext = Context<AppEnv>;
 
 export interface Bridge {
@@ -14,15 +27,19 @@ export interface Bridge {
   /** Seconds since the epoch, fixed for the request. */
   now: number;
   keys(): Promise<KeySet>;
+  /** The WeChat client over the entry point's transport. */
+  wechat(): WeChat;
 }
 
 export function bridge(c: AppContext): Bridge {
   const env = c.env;
+  const config = getConfig(env);
   return {
-    config: getConfig(env),
+    config,
     env,
     db: database(env.DB),
     now: Math.floor(Date.now() / 1000),
     keys: () => getKeySet(env.SIGNING_KEYS),
+    wechat: () => createWeChatClient(c.var.wechatTransport, env.KV, config.wechat),
   };
 }

@@ -1,43 +1,41 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { getConfig, parseConfig, type Env } from '../src/config';
-import app from '../src/index';
+import { DEV_REGISTRATION_TOKEN, getConfig, parseConfig, type Env } from '../src/config';
+import dev from '../src/dev';
+import production from '../src/index';
 
 const withEnv = (override: Partial<Env>): Env => ({ ...env, ...override });
 
+const executionContext = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+
 describe('configuration (src/config.ts)', () => {
-  it('turns the sandbox on only for a loopback issuer (SPEC.md §6)', () => {
-    expect(parseConfig(withEnv({ ISSUER: 'http://localhost:9000', WECHAT_SANDBOX: 'on' })).sandbox).toBe(true);
-    expect(parseConfig(withEnv({ ISSUER: 'http://127.0.0.1:9000', WECHAT_SANDBOX: 'on' })).sandbox).toBe(true);
-    expect(parseConfig(withEnv({ ISSUER: 'https://id.example.com', WECHAT_SANDBOX: 'on' })).sandbox).toBe(false);
-    expect(parseConfig(withEnv({ ISSUER: 'http://localhost:9000', WECHAT_SANDBOX: 'off' })).sandbox).toBe(false);
-  });
-
-  it('serves no sandbox route behind a public issuer, whatever WECHAT_SANDBOX says', async () => {
-    const publicEnv = withEnv({ ISSUER: 'https://id.example.com', WECHAT_SANDBOX: 'on' });
-    const minted = await app.request(
-      '/sandbox/wechat/codes',
-      { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"kind":"app"}' },
-      publicEnv,
-    );
-    expect(minted.status).toBe(404);
-    const discovery = await app.request('/.well-known/openid-configuration', {}, publicEnv);
-    expect(await discovery.json()).toMatchObject({ issuer: 'https://id.example.com', token_endpoint: 'https://id.example.com/token' });
-  });
-
-  it.each([
+  it.each<[string, Partial<Env>, RegExp]>([
     ['an http issuer that is not loopback', { ISSUER: 'http://id.example.com' }, /https/],
     ['an issuer with a query', { ISSUER: 'https://id.example.com/?a=b' }, /query/],
+    ['no issuer', { ISSUER: '' }, /ISSUER/],
     ['no registration token', { REGISTRATION_TOKEN: '' }, /REGISTRATION_TOKEN/],
+    ['the development registration token with a public issuer', { ISSUER: 'https://id.example.com', REGISTRATION_TOKEN: DEV_REGISTRATION_TOKEN }, /development/],
     ['WeChat apps that are not an array', { WECHAT_APPS: '{}' }, /array/],
     ['a WeChat app of an unknown kind', { WECHAT_APPS: '[{"appid":"wx1","secret":"s","kind":"web"}]' }, /kind/],
     ['a duplicate appid', { WECHAT_APPS: '[{"appid":"wx1","secret":"s","kind":"app"},{"appid":"wx1","secret":"t","kind":"miniprogram"}]' }, /duplicate/],
+    ...['0', '-5', '1.5', 'soon', '60001'].map((bad): [string, Partial<Env>, RegExp] => [`WECHAT_TIMEOUT_MS=${bad}`, { WECHAT_TIMEOUT_MS: bad }, /WECHAT_TIMEOUT_MS/]),
+    ['WECHAT_RETRY_DELAY_MS=-1', { WECHAT_RETRY_DELAY_MS: '-1' }, /WECHAT_RETRY_DELAY_MS/],
   ])('refuses %s, loudly', (_, override, message) => {
     expect(() => parseConfig(withEnv(override))).toThrow(message);
   });
 
+  it('takes the development registration token with a loopback issuer', () => {
+    expect(parseConfig(withEnv({ ISSUER: 'http://127.0.0.1:9000', REGISTRATION_TOKEN: DEV_REGISTRATION_TOKEN })).registrationToken).toBe(DEV_REGISTRATION_TOKEN);
+  });
+
   it('keeps the issuer without a trailing slash', () => {
     expect(parseConfig(withEnv({ ISSUER: 'https://id.example.com/' })).issuer).toBe('https://id.example.com');
+  });
+
+  it('gives the WeChat client 5 s per attempt and 300 ms before a retry unless told otherwise', () => {
+    const defaults = withEnv({ WECHAT_TIMEOUT_MS: undefined, WECHAT_RETRY_DELAY_MS: undefined });
+    expect(parseConfig(defaults).wechat).toEqual({ timeoutMs: 5000, retryDelayMs: 300 });
+    expect(parseConfig(withEnv({ WECHAT_TIMEOUT_MS: '750', WECHAT_RETRY_DELAY_MS: '0' })).wechat).toEqual({ timeoutMs: 750, retryDelayMs: 0 });
   });
 });
 
@@ -46,5 +44,37 @@ describe('getConfig', () => {
     const first = getConfig(withEnv({}));
     expect(getConfig(withEnv({}))).toBe(first);
     expect(getConfig(withEnv({ ISSUER: 'https://id.example.com' })).issuer).toBe('https://id.example.com');
+    expect(getConfig(withEnv({ WECHAT_TIMEOUT_MS: '1234' })).wechat.timeoutMs).toBe(1234);
+  });
+});
+
+describe('the entry points', () => {
+  const mintRequest = (url: string) =>
+    new Request(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"kind":"phone","phone":"+8613800138000"}' });
+
+  it('production (src/index.ts) has no sandbox route, whatever the issuer', async () => {
+    for (const issuer of ['http://localhost:8787', 'https://id.example.com']) {
+      const response = await production.request('/sandbox/wechat/codes', mintRequest('http://localhost/sandbox/wechat/codes'), withEnv({ ISSUER: issuer }));
+      expect(response.status, issuer).toBe(404);
+    }
+    const discovery = await production.request('/.well-known/openid-configuration', {}, withEnv({ ISSUER: 'https://id.example.com' }));
+    expect(await discovery.json()).toMatchObject({ issuer: 'https://id.example.com', token_endpoint: 'https://id.example.com/token' });
+  });
+
+  it('development (src/dev.ts) refuses to serve a public issuer at all', async () => {
+    const publicEnv = withEnv({ ISSUER: 'https://id.example.com' });
+    for (const path of ['/.well-known/openid-configuration', '/sandbox/wechat/codes']) {
+      const response = await dev.fetch(mintRequest(`https://id.example.com${path}`), publicEnv, executionContext);
+      expect(response.status, path).toBe(500);
+      expect(await response.json()).toEqual({ error: 'server_error', error_description: 'the server failed to process the request' });
+    }
+  });
+
+  it('development mints sandbox codes only for a request to this machine', async () => {
+    const local = await dev.fetch(mintRequest('http://localhost:8787/sandbox/wechat/codes'), env, executionContext);
+    expect(local.status).toBe(200);
+    // The attack a deployed development build would have met: a public Host header.
+    const forwarded = await dev.fetch(mintRequest('https://id.example.com/sandbox/wechat/codes'), env, executionContext);
+    expect(forwarded.status).toBe(404);
   });
 });

@@ -1,13 +1,13 @@
 /**
  * The authorization request (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1,
- * RFC 7636) checked as a pipeline of small pure steps. Until the client and
- * redirect_uri are known good, a failure is shown to the user (never
- * redirected); after that, it goes back to the client (§4.1.2.1).
+ * RFC 7636) checked as a pipeline of small pure steps that throw
+ * OAuthError. Until the client and redirect_uri are known good, a failure is
+ * shown to the user (never redirected); after that, it goes back to the
+ * client (§4.1.2.1): the caller decides which by the step that failed.
  */
-import type { Client } from '../store/clients';
-import { GRANT_TYPES } from './client-metadata';
-import { printableDescription } from './errors';
-import { grantScopes, isValidScopeString, type Scope } from './scopes';
+import { invalidRequest, OAuthError } from '../errors';
+import { GRANT_TYPES, type Client, type Scope } from '../types';
+import { requestedScopes } from './scopes';
 
 export interface AuthorizationRequest {
   clientId: string;
@@ -20,23 +20,6 @@ export interface AuthorizationRequest {
   maxAge?: number;
   uiLocales?: string;
   loginHint?: string;
-}
-
-/** A failure the user sees: the client or redirect_uri cannot be trusted with it. */
-export class FatalAuthorizationError extends Error {
-  constructor(readonly error: string, readonly description: string) {
-    super(description);
-  }
-}
-
-/** A failure the client gets at its redirect_uri. */
-export class RedirectableAuthorizationError extends Error {
-  readonly description: string;
-
-  constructor(readonly error: string, description: string) {
-    super(description);
-    this.description = printableDescription(description);
-  }
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]']);
@@ -64,67 +47,64 @@ export function matchRedirectUri(client: Client, presented: string): boolean {
   });
 }
 
-/** Step one: the client and redirect_uri. Throws FatalAuthorizationError. */
+/** Step one: the client and redirect_uri. A failure here is shown, never redirected. */
 export function checkRedirectTarget(client: Client | undefined, params: Map<string, string>): { client: Client; redirectUri: string } {
-  if (!params.get('client_id')) throw new FatalAuthorizationError('invalid_request', 'client_id is missing');
-  if (!client) throw new FatalAuthorizationError('invalid_client', 'this application is not registered');
+  if (!params.get('client_id')) throw invalidRequest('client_id is missing');
+  if (!client) throw new OAuthError('invalid_client', 'this application is not registered');
   const redirectUri = params.get('redirect_uri');
   // OpenID Connect Core §3.1.2.1 requires redirect_uri; so do we, for OAuth requests too.
-  if (!redirectUri) throw new FatalAuthorizationError('invalid_request', 'redirect_uri is missing');
+  if (!redirectUri) throw invalidRequest('redirect_uri is missing');
   if (!matchRedirectUri(client, redirectUri)) {
-    throw new FatalAuthorizationError('invalid_redirect_uri', 'redirect_uri is not registered for this application');
+    throw new OAuthError('invalid_redirect_uri', 'redirect_uri is not registered for this application');
   }
   return { client, redirectUri };
 }
 
-/** Step two: everything else. Throws RedirectableAuthorizationError. */
+/** Step two: everything else. A failure here goes back to the client. */
 export function checkAuthorizationRequest(client: Client, redirectUri: string, params: Map<string, string>): AuthorizationRequest {
   for (const [name, value] of params) {
-    if (value.length > MAX_PARAM) throw new RedirectableAuthorizationError('invalid_request', `${name} is too long`);
+    if (value.length > MAX_PARAM) throw invalidRequest(`${name} is too long`);
   }
-  if (params.has('request')) throw new RedirectableAuthorizationError('request_not_supported', 'request objects are not supported');
-  if (params.has('request_uri')) throw new RedirectableAuthorizationError('request_uri_not_supported', 'request_uri is not supported');
+  if (params.has('request')) throw new OAuthError('request_not_supported', 'request objects are not supported');
+  if (params.has('request_uri')) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported');
 
   const responseType = params.get('response_type');
-  if (!responseType) throw new RedirectableAuthorizationError('invalid_request', 'response_type is missing');
-  if (responseType !== 'code') throw new RedirectableAuthorizationError('unsupported_response_type', 'only response_type=code is supported');
+  if (!responseType) throw invalidRequest('response_type is missing');
+  if (responseType !== 'code') throw new OAuthError('unsupported_response_type', 'only response_type=code is supported');
   if (!client.metadata.grant_types.includes(GRANT_TYPES.authorizationCode)) {
-    throw new RedirectableAuthorizationError('unauthorized_client', 'this client is not registered for the authorization code flow');
+    throw new OAuthError('unauthorized_client', 'this client is not registered for the authorization code flow');
   }
   const responseMode = params.get('response_mode');
   if (responseMode !== undefined && responseMode !== 'query') {
-    throw new RedirectableAuthorizationError('invalid_request', 'only response_mode=query is supported');
+    throw invalidRequest('only response_mode=query is supported');
   }
 
-  const scope = params.get('scope');
-  if (scope !== undefined && !isValidScopeString(scope)) throw new RedirectableAuthorizationError('invalid_scope', 'malformed scope');
-  const scopes = grantScopes(scope, { refreshAllowed: client.metadata.grant_types.includes(GRANT_TYPES.refreshToken) });
-  if (scopes.length === 0) throw new RedirectableAuthorizationError('invalid_scope', 'no supported scope was requested');
+  const scopes = requestedScopes(client, params.get('scope'));
 
   // RFC 7636 §4.3, RFC 9700 §2.1.1: S256 only, and required for public clients.
   const codeChallenge = params.get('code_challenge');
   const method = params.get('code_challenge_method');
   if (codeChallenge === undefined) {
-    if (method !== undefined) throw new RedirectableAuthorizationError('invalid_request', 'code_challenge_method without code_challenge');
+    if (method !== undefined) throw invalidRequest('code_challenge_method without code_challenge');
     if (client.metadata.token_endpoint_auth_method === 'none') {
-      throw new RedirectableAuthorizationError('invalid_request', 'PKCE (code_challenge with S256) is required for public clients');
+      throw invalidRequest('PKCE (code_challenge with S256) is required for public clients');
     }
   } else {
-    if (method !== 'S256') throw new RedirectableAuthorizationError('invalid_request', 'code_challenge_method must be S256');
-    if (!PKCE_CHALLENGE.test(codeChallenge)) throw new RedirectableAuthorizationError('invalid_request', 'code_challenge is malformed');
+    if (method !== 'S256') throw invalidRequest('code_challenge_method must be S256');
+    if (!PKCE_CHALLENGE.test(codeChallenge)) throw invalidRequest('code_challenge is malformed');
   }
 
   // OpenID Connect Core §3.1.2.1: prompt is a space-separated set; "none" stands alone.
   const prompt = new Set(params.get('prompt')?.split(' ') ?? []);
   for (const value of prompt) {
-    if (!PROMPTS.has(value)) throw new RedirectableAuthorizationError('invalid_request', `unsupported prompt value ${value}`);
+    if (!PROMPTS.has(value)) throw invalidRequest(`unsupported prompt value ${value}`);
   }
-  if (prompt.has('none') && prompt.size > 1) throw new RedirectableAuthorizationError('invalid_request', 'prompt=none must stand alone');
+  if (prompt.has('none') && prompt.size > 1) throw invalidRequest('prompt=none must stand alone');
 
   const maxAgeParam = params.get('max_age');
   let maxAge: number | undefined;
   if (maxAgeParam !== undefined) {
-    if (!/^\d{1,10}$/.test(maxAgeParam)) throw new RedirectableAuthorizationError('invalid_request', 'max_age must be a non-negative integer');
+    if (!/^\d{1,10}$/.test(maxAgeParam)) throw invalidRequest('max_age must be a non-negative integer');
     maxAge = Number(maxAgeParam);
   }
 
@@ -140,12 +120,4 @@ export function checkAuthorizationRequest(client: Client, redirectUri: string, p
     uiLocales: params.get('ui_locales'),
     loginHint: params.get('login_hint'),
   };
-}
-
-/** RFC 6749 §4.1.2 / §4.1.2.1 with RFC 9207 `iss`: the URL the browser is sent back to. */
-export function redirectWith(redirectUri: string, issuer: string, result: Record<string, string | undefined>): string {
-  const url = new URL(redirectUri);
-  for (const [name, value] of Object.entries(result)) if (value !== undefined) url.searchParams.set(name, value);
-  url.searchParams.set('iss', issuer);
-  return url.href;
 }

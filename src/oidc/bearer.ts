@@ -1,8 +1,8 @@
 /** Resolving a bearer access token (RFC 6750) to its live grant's subject. */
 import type { Bridge } from '../context';
 import { findAccessTokenGrant } from '../store/grants';
-import type { Subject } from '../tokens/claims';
 import { verifyAccessToken, type AccessTokenClaims } from '../tokens/jwt';
+import type { Subject } from '../types';
 
 export interface ActiveAccessToken {
   claims: AccessTokenClaims;

@@ -5,12 +5,12 @@
  * (auth method "none").
  */
 import type { AppContext, Bridge } from '../context';
-import { findClient, type Client } from '../store/clients';
+import { matchesHash } from '../crypto';
+import { invalidRequest, OAuthError } from '../errors';
+import { findClient } from '../store/clients';
 import type { Db } from '../store/db';
-import { matchesHash } from '../tokens/crypto';
-import type { AuthMethod } from './client-metadata';
-import { invalidRequest, OAuthError } from './errors';
-import { readForm } from './request';
+import type { AuthMethod, Client } from '../types';
+import { readForm } from '../web/request';
 
 interface Presented {
   method: AuthMethod;

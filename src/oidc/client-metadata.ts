@@ -3,33 +3,11 @@
  * registers is what it may later do. Redirect URIs follow RFC 8252 for
  * native apps and OAuth 2.0 Security BCP (RFC 9700 §2.1) for web apps.
  */
-import { OAuthError } from './errors';
-
-export const GRANT_TYPES = {
-  authorizationCode: 'authorization_code',
-  refreshToken: 'refresh_token',
-  tokenExchange: 'urn:ietf:params:oauth:grant-type:token-exchange',
-  deviceCode: 'urn:ietf:params:oauth:grant-type:device_code',
-} as const;
-
-export type GrantType = (typeof GRANT_TYPES)[keyof typeof GRANT_TYPES];
-export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
-export type ApplicationType = 'web' | 'native';
+import { OAuthError } from '../errors';
+import { GRANT_TYPES, type ApplicationType, type AuthMethod, type ClientMetadata } from '../types';
 
 export const SUPPORTED_GRANT_TYPES = Object.values(GRANT_TYPES);
 export const SUPPORTED_AUTH_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
-
-export interface ClientMetadata {
-  redirect_uris: string[];
-  token_endpoint_auth_method: AuthMethod;
-  grant_types: GrantType[];
-  response_types: 'code'[];
-  application_type: ApplicationType;
-  client_name?: string;
-  post_logout_redirect_uris: string[];
-  /** The WeChat apps whose codes this client may exchange; absent: all of them. */
-  wechat_appids?: string[];
-}
 
 const MAX_URIS = 20;
 const MAX_URI_LENGTH = 2000;

@@ -1,31 +1,12 @@
 /** OpenID Connect Discovery 1.0 §3 and the JWKS (RFC 7517), both cacheable. */
 import { Hono } from 'hono';
-import { bridge, type AppEnv } from '../context';
 import type { Config } from '../config';
+import { bridge, type AppEnv } from '../context';
+import { PATHS } from '../paths';
 import type { KeySet } from '../tokens/keys';
+import { SUPPORTED_SCOPES } from '../types';
 import { SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES } from './client-metadata';
-import { SUPPORTED_CLAIMS, SUPPORTED_SCOPES } from './scopes';
-
-/** Endpoint paths, relative to the issuer. */
-export const PATHS = {
-  authorization: '/authorize',
-  token: '/token',
-  userinfo: '/userinfo',
-  jwks: '/jwks',
-  registration: '/register',
-  revocation: '/revoke',
-  introspection: '/introspect',
-  deviceAuthorization: '/device_authorization',
-  endSession: '/logout',
-  /** Not in discovery: the pages of a pending login, the mini program's handoff, RFC 8628's verification_uri, the sandbox. */
-  login: '/login',
-  handoff: '/wechat/handoff',
-  deviceVerification: '/device',
-  sandbox: '/sandbox/wechat',
-} as const;
-
-/** The page of a pending login, and the path its cookie is scoped to. */
-export const loginPath = (id: string) => `${PATHS.login}/${id}`;
+import { SUPPORTED_CLAIMS } from './scopes';
 
 export function discoveryDocument(config: Config, keys: KeySet) {
   const url = (path: string) => `${config.issuer}${path}`;
@@ -60,20 +41,21 @@ export function discoveryDocument(config: Config, keys: KeySet) {
   };
 }
 
+/** The document of the settled config and key set it was made from (never a pending promise). */
 let cachedDocument: { config: Config; keys: KeySet; json: string } | undefined;
 
 const CACHEABLE = 'public, max-age=300';
 
-export const discovery = new Hono<AppEnv>()
-  .get('/.well-known/openid-configuration', async (c) => {
-    const { config, keys } = bridge(c);
-    const keySet = await keys();
-    if (cachedDocument?.config !== config || cachedDocument.keys !== keySet) {
-      cachedDocument = { config, keys: keySet, json: JSON.stringify(discoveryDocument(config, keySet)) };
-    }
-    return c.body(cachedDocument.json, 200, { 'Content-Type': 'application/json', 'Cache-Control': CACHEABLE });
-  })
-  .get(PATHS.jwks, async (c) => {
-    const keySet = await bridge(c).keys();
-    return c.body(keySet.jwksJson, 200, { 'Content-Type': 'application/jwk-set+json', 'Cache-Control': CACHEABLE });
-  });
+export const discovery = new Hono<AppEnv>().get('/', async (c) => {
+  const { config, keys } = bridge(c);
+  const keySet = await keys();
+  if (cachedDocument?.config !== config || cachedDocument.keys !== keySet) {
+    cachedDocument = { config, keys: keySet, json: JSON.stringify(discoveryDocument(config, keySet)) };
+  }
+  return c.body(cachedDocument.json, 200, { 'Content-Type': 'application/json', 'Cache-Control': CACHEABLE });
+});
+
+export const jwks = new Hono<AppEnv>().get('/', async (c) => {
+  const keySet = await bridge(c).keys();
+  return c.body(keySet.jwksJson, 200, { 'Content-Type': 'application/jwk-set+json', 'Cache-Control': CACHEABLE });
+});

@@ -4,11 +4,11 @@
  */
 import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
-import { findRefreshToken } from '../store/grants';
-import { sha256 } from '../tokens/crypto';
+import { sha256 } from '../crypto';
+import { invalidRequest } from '../errors';
+import { findRefreshToken, refreshTokenProblem } from '../store/grants';
 import { activeAccessToken } from './bearer';
 import { clientRequest } from './client-auth';
-import { invalidRequest } from './errors';
 
 export const introspection = new Hono<AppEnv>().post('/', async (c) => {
   const context = bridge(c);
@@ -16,7 +16,6 @@ export const introspection = new Hono<AppEnv>().post('/', async (c) => {
   const { client, params } = await clientRequest(c, context);
   const token = params.get('token');
   if (!token) throw invalidRequest('token is required');
-  c.header('Cache-Control', 'no-store');
 
   const access = await activeAccessToken(context, token);
   if (access) {
@@ -38,15 +37,7 @@ export const introspection = new Hono<AppEnv>().post('/', async (c) => {
   }
   // Refresh tokens are opaque base64url: a JWT-shaped token is never one.
   const refresh = token.includes('.') ? undefined : await findRefreshToken(db, await sha256(token));
-  if (
-    !refresh ||
-    refresh.grant.clientId !== client.clientId ||
-    refresh.grant.revokedAt !== null ||
-    refresh.token.usedAt !== null ||
-    refresh.token.expiresAt <= now
-  ) {
-    return c.json({ active: false });
-  }
+  if (!refresh || refreshTokenProblem(refresh, client.clientId, undefined, now)) return c.json({ active: false });
   return c.json({
     active: true,
     token_type: 'refresh_token',

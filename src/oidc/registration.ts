@@ -1,11 +1,11 @@
 /** Dynamic client registration, RFC 7591 §3. */
 import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
+import { randomId, sha256, timingSafeEqualStrings } from '../crypto';
+import { OAuthError } from '../errors';
 import { insertClient } from '../store/clients';
-import { randomId, sha256, timingSafeEqualStrings } from '../tokens/crypto';
+import { readJson } from '../web/request';
 import { parseClientMetadata } from './client-metadata';
-import { OAuthError } from './errors';
-import { readJson } from './request';
 
 export const registration = new Hono<AppEnv>().post('/', async (c) => {
   const { config, db, now } = bridge(c);
@@ -18,13 +18,12 @@ export const registration = new Hono<AppEnv>().post('/', async (c) => {
     });
   }
 
-  const metadata = parseClientMetadata(await readJson(c), config.wechatApps.map((app) => app.appid));
+  const metadata = parseClientMetadata(await readJson(c, 'invalid_client_metadata'), config.wechatApps.map((app) => app.appid));
   const clientId = randomId(16);
   const secret = metadata.token_endpoint_auth_method === 'none' ? undefined : randomId(32);
   await insertClient(db, { clientId, secretHash: secret ? await sha256(secret) : null, metadata, issuedAt: now });
 
   // RFC 7591 §3.2.1: the registered metadata, with the credentials.
-  c.header('Cache-Control', 'no-store');
   return c.json(
     {
       client_id: clientId,

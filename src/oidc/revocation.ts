@@ -5,11 +5,11 @@
  */
 import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
+import { sha256 } from '../crypto';
+import { invalidRequest, OAuthError } from '../errors';
 import { findRefreshToken, revokeAccessToken, revokeGrant } from '../store/grants';
-import { sha256 } from '../tokens/crypto';
 import { verifyAccessToken } from '../tokens/jwt';
 import { clientRequest } from './client-auth';
-import { invalidRequest, OAuthError } from './errors';
 
 const HINTS = new Set(['access_token', 'refresh_token']);
 
@@ -32,6 +32,5 @@ export const revocation = new Hono<AppEnv>().post('/', async (c) => {
     if (found && found.grant.clientId === client.clientId) await revokeGrant(db, found.grant.id, now);
   }
   // §2.2: 200 whether or not the token was valid, or this client's.
-  c.header('Cache-Control', 'no-store');
   return c.body(null, 200);
 });

@@ -1,16 +1,6 @@
-/** Scopes and the claims they release (SPEC.md §7, OpenID Connect Core §5.4). */
-
-export const SCOPE_CLAIMS = {
-  openid: ['sub'],
-  profile: ['name', 'nickname', 'picture'],
-  phone: ['phone_number', 'phone_number_verified'],
-  wechat: ['wechat_appid', 'wechat_openid', 'wechat_unionid'],
-  offline_access: [],
-} as const satisfies Record<string, readonly string[]>;
-
-export type Scope = keyof typeof SCOPE_CLAIMS;
-
-export const SUPPORTED_SCOPES = Object.keys(SCOPE_CLAIMS) as Scope[];
+/** Which scopes a request gets (RFC 6749 §3.3), decided once for every grant. */
+import { OAuthError } from '../errors';
+import { GRANT_TYPES, SCOPE_CLAIMS, SUPPORTED_SCOPES, type Client, type Scope } from '../types';
 
 export const SUPPORTED_CLAIMS = [
   ...new Set([
@@ -19,20 +9,27 @@ export const SUPPORTED_CLAIMS = [
   ]),
 ];
 
-const isScope = (value: string): value is Scope => Object.hasOwn(SCOPE_CLAIMS, value);
+/** RFC 6749 §3.3 scope-token syntax: space-separated %x21 / %x23-5B / %x5D-7E. */
+const SCOPE_SYNTAX = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
 
-/**
- * RFC 6749 §3.3: the granted scope may be narrower than the requested one.
- * Unknown scopes are dropped (as OpenID Connect providers commonly do), and
- * `offline_access` only stays for clients allowed the refresh_token grant.
- */
-export function grantScopes(requested: string | undefined, options: { refreshAllowed: boolean }): Scope[] {
-  const asked = new Set((requested ?? 'openid').split(' ').filter(isScope));
-  if (!options.refreshAllowed) asked.delete('offline_access');
-  return SUPPORTED_SCOPES.filter((scope) => asked.has(scope));
+/** The distinct scope tokens of a `scope` parameter; malformed is `invalid_scope`. */
+export function scopeTokens(value: string): string[] {
+  if (!SCOPE_SYNTAX.test(value)) throw new OAuthError('invalid_scope', 'malformed scope');
+  return [...new Set(value.split(' '))];
 }
 
-/** RFC 6749 §3.3 scope-token syntax: space-separated %x21 / %x23-5B / %x5D-7E. */
-export function isValidScopeString(value: string): boolean {
-  return /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/.test(value);
+/**
+ * The scopes a new grant gets for a `scope` parameter (absent: `openid`):
+ * the authorization request, the device authorization request and the token
+ * exchange all decide here. The granted scope may be narrower than the
+ * requested one (§3.3): unknown scopes are dropped, as OpenID Connect
+ * providers commonly do, and `offline_access` stays only for clients allowed
+ * the refresh_token grant. Nothing supported left is `invalid_scope`.
+ */
+export function requestedScopes(client: Client, scope: string | undefined): Scope[] {
+  const asked = new Set(scope === undefined ? ['openid'] : scopeTokens(scope));
+  if (!client.metadata.grant_types.includes(GRANT_TYPES.refreshToken)) asked.delete('offline_access');
+  const granted = SUPPORTED_SCOPES.filter((name) => asked.has(name));
+  if (granted.length === 0) throw new OAuthError('invalid_scope', 'no supported scope was requested');
+  return granted;
 }

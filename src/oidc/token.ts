@@ -1,9 +1,13 @@
-/** The token endpoint, RFC 6749 §3.2: authenticate the client, then run its grant. */
+/**
+ * The token endpoint, RFC 6749 §3.2: authenticate the client, check what
+ * every grant shares (the grant type is known and registered for this
+ * client), then run the grant.
+ */
 import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
+import { invalidRequest, OAuthError, unauthorizedClient } from '../errors';
+import { GRANT_TYPES } from '../types';
 import { clientRequest } from './client-auth';
-import { GRANT_TYPES } from './client-metadata';
-import { invalidRequest, OAuthError } from './errors';
 import { authorizationCodeGrant } from './grants/authorization-code';
 import { deviceCodeGrant } from './grants/device-code';
 import { refreshTokenGrant } from './grants/refresh-token';
@@ -16,16 +20,20 @@ const GRANTS = {
   [GRANT_TYPES.refreshToken]: refreshTokenGrant,
 } as const;
 
+type SupportedGrant = keyof typeof GRANTS;
+
+const isSupported = (grantType: string): grantType is SupportedGrant => Object.hasOwn(GRANTS, grantType);
+
 export const token = new Hono<AppEnv>().post('/', async (c) => {
   const context = bridge(c);
   const { client, params } = await clientRequest(c, context);
   const grantType = params.get('grant_type');
   if (!grantType) throw invalidRequest('grant_type is required');
-  const grant = Object.hasOwn(GRANTS, grantType) ? GRANTS[grantType as keyof typeof GRANTS] : undefined;
-  if (!grant) throw new OAuthError('unsupported_grant_type', `unsupported grant_type ${grantType}`);
-  const body = await grant(context, client, params);
-  // RFC 6749 §5.1
-  c.header('Cache-Control', 'no-store');
-  c.header('Pragma', 'no-cache');
-  return c.json(body);
+  if (!isSupported(grantType)) throw new OAuthError('unsupported_grant_type', `unsupported grant_type ${grantType}`);
+  // RFC 6749 §5.2: a client uses only the grant types it registered (RFC 7591 §2).
+  if (!client.metadata.grant_types.includes(grantType)) {
+    throw unauthorizedClient(`this client is not registered for the ${grantType} grant`);
+  }
+  // RFC 6749 §5.1; the response is not stored (the api audience's no-store).
+  return c.json(await GRANTS[grantType](context, client, params));
 });

@@ -1,13 +1,13 @@
 /** The UserInfo endpoint, OpenID Connect Core §5.3, with RFC 6750 bearer tokens (GET and POST). */
 import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
+import { OAuthError } from '../errors';
 import { userClaims } from '../tokens/claims';
+import type { Scope } from '../types';
+import { hasFormBody, readForm } from '../web/request';
 import { activeAccessToken } from './bearer';
-import { OAuthError } from './errors';
-import { formBody, formParams } from './request';
-import type { Scope } from './scopes';
 
-async function userinfo(c: AppContext) {
+async function answer(c: AppContext) {
   const context = bridge(c);
   const token = await bearerToken(c);
   const active = token ? await activeAccessToken(context, token) : undefined;
@@ -22,7 +22,6 @@ async function userinfo(c: AppContext) {
       'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="openid"',
     });
   }
-  c.header('Cache-Control', 'no-store');
   return c.json(userClaims(active.subject, scopes));
 }
 
@@ -34,9 +33,9 @@ const invalidBearerRequest = (description: string) =>
 async function bearerToken(c: AppContext): Promise<string | undefined> {
   const header = c.req.header('Authorization');
   let fromBody: string | undefined;
-  if (c.req.method === 'POST' && /^application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')) {
+  if (c.req.method === 'POST' && hasFormBody(c)) {
     try {
-      fromBody = formParams(await formBody(c)).get('access_token');
+      fromBody = (await readForm(c)).get('access_token');
     } catch (error) {
       if (error instanceof OAuthError) throw invalidBearerRequest(error.description);
       throw error;
@@ -48,4 +47,4 @@ async function bearerToken(c: AppContext): Promise<string | undefined> {
   return match?.[1] ?? '';
 }
 
-export const userinfoRoutes = new Hono<AppEnv>().get('/', userinfo).post('/', userinfo);
+export const userinfo = new Hono<AppEnv>().get('/', answer).post('/', answer);

@@ -1,6 +1,6 @@
 /** The mini program's answers to pending logins (SPEC.md §5), at most one per login id. */
 import { eq } from 'drizzle-orm';
-import type { Subject } from '../tokens/claims';
+import type { Subject } from '../types';
 import type { Db } from './db';
 import { loginApprovals, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';

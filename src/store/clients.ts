@@ -4,16 +4,9 @@
  * no D1 round trip for client authentication.
  */
 import { eq } from 'drizzle-orm';
-import type { ClientMetadata } from '../oidc/client-metadata';
+import type { Client, ClientMetadata } from '../types';
 import type { Db } from './db';
 import { clients } from './schema';
-
-export interface Client {
-  clientId: string;
-  secretHash: string | null;
-  metadata: ClientMetadata;
-  issuedAt: number;
-}
 
 const CACHE_MS = 60_000;
 const CACHE_MAX = 1000;

@@ -6,7 +6,7 @@
  */
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import type { Subject } from '../tokens/claims';
+import type { Subject } from '../types';
 import type { Db } from './db';
 import { grants, refreshTokens, revokedAccessTokens, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';
@@ -103,6 +103,31 @@ export async function findRefreshToken(db: Db, tokenHash: string): Promise<Refre
   return toRefreshTokenState(await refreshTokenQuery(db, tokenHash).get());
 }
 
+/** Why a refresh token cannot be spent, or undefined when it can. */
+export type RefreshTokenProblem = 'unknown' | 'other_client' | 'revoked' | 'used' | 'expired' | 'scope_not_granted';
+
+/**
+ * The liveness rule of a refresh token, in the order a client is told why
+ * not (RFC 6749 §6, RFC 9700 §4.14.2). `rotateRefreshToken` enforces the
+ * same conditions in SQL; a test holds the two to agreement.
+ */
+export function refreshTokenProblem(
+  state: RefreshTokenState | undefined,
+  clientId: string,
+  scopes: readonly string[] | undefined,
+  now: number,
+): RefreshTokenProblem | undefined {
+  if (!state) return 'unknown';
+  // A token of another client is not this client's to spend, nor to learn about.
+  if (state.grant.clientId !== clientId) return 'other_client';
+  if (state.grant.revokedAt !== null) return 'revoked';
+  if (state.token.usedAt !== null) return 'used';
+  if (state.token.expiresAt <= now) return 'expired';
+  const granted = state.grant.scope.split(' ');
+  if (scopes?.some((scope) => !granted.includes(scope))) return 'scope_not_granted';
+  return undefined;
+}
+
 export interface Rotation {
   oldHash: string;
   newHash: string;
@@ -116,10 +141,9 @@ export interface Rotation {
 
 /**
  * One refresh, one round trip, one transaction: reads the presented token
- * as it was, and spends it for a successor only if it is live, this
- * client's, its grant unrevoked and the scopes granted. `before` lets the
- * caller say why not; `rotated` false with a `before` that was fine means a
- * concurrent request spent it first.
+ * as it was, and spends it for a successor only if `refreshTokenProblem`
+ * finds none (here as SQL). `before` lets the caller say why not; `rotated`
+ * false with a `before` that was fine means a concurrent request spent it first.
  */
 export async function rotateRefreshToken(db: Db, rotation: Rotation): Promise<{ before?: RefreshTokenState; rotated: boolean }> {
   const { oldHash, newHash, clientId, now, ttl } = rotation;

@@ -8,7 +8,7 @@
 import { and, eq } from 'drizzle-orm';
 import { planBinding, type Known, type KnownUser } from '../identity/binding';
 import type { WeChatIdentity } from '../wechat';
-import { randomId } from '../tokens/crypto';
+import { randomId } from '../crypto';
 import { isUniqueViolation, type Db } from './db';
 import { users, wechatIdentities, wechatUnionids } from './schema';
 

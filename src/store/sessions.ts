@@ -1,6 +1,6 @@
 /** Browser login sessions in D1, keyed by the SHA-256 of the cookie value. */
 import { and, eq, gt } from 'drizzle-orm';
-import type { Subject } from '../tokens/claims';
+import type { Subject } from '../types';
 import type { Db } from './db';
 import { sessions, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';

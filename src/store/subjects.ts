@@ -5,7 +5,7 @@
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
-import type { Subject } from '../tokens/claims';
+import type { Subject } from '../types';
 import { users, wechatIdentities } from './schema';
 
 export const subjectColumns = {

@@ -1,13 +1,5 @@
-/** The user claims each scope releases (SPEC.md §7), as a pure function. */
-import type { Scope } from '../oidc/scopes';
-
-export interface Subject {
-  id: string;
-  phoneNumber: string | null;
-  nickname: string | null;
-  picture: string | null;
-  wechat: { appid: string; openid: string; unionid: string | null };
-}
+/** The user claims each scope releases (docs/protocol.md §7), as a pure function. */
+import type { Scope, Subject } from '../types';
 
 export type UserClaims = Record<string, string | boolean>;
 

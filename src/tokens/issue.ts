@@ -4,13 +4,23 @@
  * `offline_access` was. Every grant type ends here.
  */
 import type { BatchItem } from 'drizzle-orm/batch';
-import type { Bridge } from '../context';
-import type { Scope } from '../oidc/scopes';
-import type { Client } from '../store/clients';
+import type { Config } from '../config';
+import { randomId, sha256 } from '../crypto';
+import type { Db } from '../store/db';
 import { insertGrant } from '../store/grants';
-import { userClaims, type Subject } from './claims';
-import { randomId, sha256 } from './crypto';
+import type { Client, Scope, Subject } from '../types';
+import { userClaims } from './claims';
 import { signJwt } from './jwt';
+import type { KeySet } from './keys';
+
+/** What issuing needs of a request (src/context.ts's Bridge is one). */
+export interface IssueContext {
+  config: Config;
+  db: Db;
+  /** Seconds since the epoch, fixed for the request. */
+  now: number;
+  keys(): Promise<KeySet>;
+}
 
 export interface Authentication {
   subject: Subject;
@@ -35,15 +45,15 @@ export interface TokenResponse {
  * tokens. `guards(grantId)` are written in the same transaction first.
  */
 export async function issueForNewGrant(
-  bridge: Bridge,
+  context: IssueContext,
   client: Client,
   auth: Authentication,
   guards: (grantId: string) => BatchItem<'sqlite'>[] = () => [],
 ): Promise<TokenResponse> {
-  const { config, db, now } = bridge;
+  const { config, db, now } = context;
   const grantId = randomId(16);
   const refresh = auth.scopes.includes('offline_access') ? await refreshTokenValue() : undefined;
-  const signed = signTokens(bridge, client, grantId, auth);
+  const signed = signTokens(context, client, grantId, auth);
   await insertGrant(
     db,
     {
@@ -70,9 +80,9 @@ export async function refreshTokenValue(): Promise<{ token: string; hash: string
   return { token, hash: await sha256(token) };
 }
 
-export async function signTokens(bridge: Bridge, client: Client, grantId: string, auth: Authentication) {
-  const { config, now } = bridge;
-  const keys = await bridge.keys();
+export async function signTokens(context: IssueContext, client: Client, grantId: string, auth: Authentication) {
+  const { config, now } = context;
+  const keys = await context.keys();
   const scope = auth.scopes.join(' ');
   const accessToken = signJwt(
     keys,

@@ -3,7 +3,7 @@
  * tokens (RFC 9068, `typ: at+jwt`), and the verification of its own access
  * tokens. Revocation is checked in D1 by the caller (src/store/grants.ts).
  */
-import { decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { KeySet } from './keys';
 
 export async function signJwt(keys: KeySet, payload: JWTPayload, typ: 'JWT' | 'at+jwt'): Promise<string> {
@@ -27,25 +27,30 @@ export interface AccessTokenClaims {
 
 /** The claims of a valid, unexpired access token of this issuer, or null. Revocation is the caller's check. */
 export async function verifyAccessToken(keys: KeySet, issuer: string, token: string): Promise<AccessTokenClaims | null> {
-  let kid: string | undefined;
   try {
-    kid = decodeProtectedHeader(token).kid;
-  } catch {
-    return null;
-  }
-  const key = keys.all.find((candidate) => candidate.kid === kid);
-  if (!key) return null;
-  try {
-    const { payload } = await jwtVerify(token, key.publicKey, {
+    const { payload } = await jwtVerify(token, keys.verificationKey, {
       issuer,
       audience: issuer,
-      algorithms: [key.alg],
       typ: 'at+jwt',
       requiredClaims: ['sub', 'client_id', 'jti', 'gid', 'exp', 'iat'],
     });
     return hasClaimTypes(payload) ? payload : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * The claims of an ID token this issuer signed, expired or not (OpenID
+ * Connect RP-Initiated Logout §2: an id_token_hint may have expired), or null.
+ * An access token (`typ: at+jwt`) is not an ID token, whoever signed it.
+ */
+export async function verifyIdTokenHint(keys: KeySet, issuer: string, token: string): Promise<JWTPayload | null> {
+  try {
+    return (await jwtVerify(token, keys.verificationKey, { issuer, typ: 'JWT' })).payload;
+  } catch (error) {
+    // jose checks the signature and the issuer before the expiry, so an expired token's claims are vouched for.
+    return error instanceof errors.JWTExpired ? error.payload : null;
   }
 }
 

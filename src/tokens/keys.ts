@@ -1,9 +1,9 @@
 /**
- * Signing keys (SPEC.md §2): a private JWKS from configuration, newest key
+ * Signing keys (docs/protocol.md §2): a private JWKS from configuration, newest key
  * first. The newest signs; every key is published so tokens signed before a
  * rotation still verify. Keys are imported once per isolate.
  */
-import { importJWK, type JWK } from 'jose';
+import { createLocalJWKSet, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
 
 export type SigningAlg = 'RS256' | 'ES256';
 
@@ -11,7 +11,6 @@ export interface SigningKey {
   kid: string;
   alg: SigningAlg;
   privateKey: CryptoKey;
-  publicKey: CryptoKey;
   publicJwk: JWK;
 }
 
@@ -19,6 +18,8 @@ export interface KeySet {
   /** The newest key: it signs every token. */
   signing: SigningKey;
   all: readonly SigningKey[];
+  /** Finds the key of a token this issuer signed, by its header's `kid` and `alg` (for jose's jwtVerify). */
+  verificationKey: JWTVerifyGetKey;
   /** The public JWKS document, serialized once. */
   jwksJson: string;
 }
@@ -47,8 +48,13 @@ async function importKeySet(source: string): Promise<KeySet> {
   if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new Error('SIGNING_KEYS has no keys');
   const all = await Promise.all(parsed.keys.map(importSigningKey));
   if (new Set(all.map((key) => key.kid)).size !== all.length) throw new Error('SIGNING_KEYS has a duplicate kid');
-  const jwksJson = JSON.stringify({ keys: all.map((key) => key.publicJwk) });
-  return { signing: all[0]!, all, jwksJson };
+  const publicJwks = { keys: all.map((key) => key.publicJwk) };
+  const verificationKey = createLocalJWKSet(publicJwks);
+  // jose imports each public key on first use and keeps the pending import for
+  // the next caller; settle them all now, so no request ever awaits an import
+  // that another request started (workerd ties a promise to its request).
+  await Promise.all(all.map(({ kid, alg }) => verificationKey({ kid, alg })));
+  return { signing: all[0]!, all, verificationKey, jwksJson: JSON.stringify(publicJwks) };
 }
 
 const isSigningAlg = (alg: unknown): alg is SigningAlg => alg === 'RS256' || alg === 'ES256';
@@ -64,6 +70,6 @@ async function importSigningKey(jwk: JWK): Promise<SigningKey> {
     if (typeof value !== 'string') throw new Error(`key ${kid}: ${member} is missing`);
     publicJwk[member] = value;
   }
-  const [privateKey, publicKey] = await Promise.all([importJWK(jwk, alg), importJWK(publicJwk, alg)]);
-  return { kid, alg, privateKey: privateKey as CryptoKey, publicKey: publicKey as CryptoKey, publicJwk };
+  const privateKey = (await importJWK(jwk, alg)) as CryptoKey;
+  return { kid, alg, privateKey, publicJwk };
 }

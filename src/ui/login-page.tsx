@@ -1,12 +1,22 @@
 /**
  * The page a browser waits on while the mini program approves its pending
- * login (SPEC.md §5): a mini program code to scan (desktop), an "Open WeChat"
- * link (phone), the device flow's user code (RFC 8628 §3.3), and with the
- * sandbox on (SPEC.md §6) a form standing in for the mini program.
+ * login (docs/protocol.md §5): a mini program code to scan (desktop), an
+ * "Open WeChat" link (phone), the device flow's user code (RFC 8628 §3.3),
+ * and whatever the entry point adds (in development, the sandbox's stand-in
+ * for the mini program, docs/protocol.md §6).
  */
-import { type Locale, type Strings, t } from './i18n';
+import type { Child } from 'hono/jsx';
+import { type Locale, t } from './i18n';
 import { Layout } from './layout';
 import { LOGIN_SCRIPT } from './login-script';
+
+/**
+ * Markup added to the login page by the entry point, rendered under the
+ * page's nonce. It may dispatch `login:check` on `document` to have the page
+ * look at the login's status at once; the page hides elements marked
+ * `data-hide-when-done` once the login is over.
+ */
+export type LoginPageAddOn = (props: { locale: Locale; loginId: string; miniprogramAppid: string; nonce: string }) => Child;
 
 export interface LoginPageProps {
   locale: Locale;
@@ -25,7 +35,8 @@ export interface LoginPageProps {
   statusUrl: string;
   /** Authorization mode: where the browser goes once the login is approved or denied. */
   continueUrl: string;
-  sandbox?: { mintUrl: string; handoffUrl: string; miniprogramAppid: string };
+  /** What the entry point adds, already rendered. */
+  addOn?: Child;
   /** CSP nonce of the inline style and script. */
   nonce: string;
 }
@@ -81,45 +92,8 @@ export function LoginPage(props: LoginPageProps) {
         <noscript>
           <p><a href={props.continueUrl} data-testid="continue">{s.noscriptContinue}</a></p>
         </noscript>
-        {props.sandbox && <SandboxForm strings={s} {...props.sandbox} />}
+        {props.addOn}
       </main>
     </Layout>
-  );
-}
-
-type SandboxFormProps = NonNullable<LoginPageProps['sandbox']> & { strings: Strings };
-
-/** Mints sandbox codes and posts them to /wechat/handoff, as the mini program would (see login-script.ts). */
-function SandboxForm({ strings: s, mintUrl, handoffUrl, miniprogramAppid }: SandboxFormProps) {
-  return (
-    <form
-      id="sandbox"
-      data-testid="sandbox"
-      data-mint-url={mintUrl}
-      data-handoff-url={handoffUrl}
-      data-appid={miniprogramAppid}
-      data-sent={s.sandboxSent}
-      data-failed={s.sandboxFailed}
-    >
-      <fieldset>
-        <legend>{s.sandboxLegend}</legend>
-        <p class="muted">{s.sandboxHint}</p>
-        <label for="sandbox-openid">{s.openidLabel}</label>
-        <input id="sandbox-openid" data-testid="sandbox-openid" name="openid" autocomplete="off" spellcheck={false} />
-        <label for="sandbox-unionid">{s.unionidLabel}</label>
-        <input id="sandbox-unionid" data-testid="sandbox-unionid" name="unionid" autocomplete="off" spellcheck={false} />
-        <label for="sandbox-phone">{s.phoneLabel}</label>
-        <input id="sandbox-phone" data-testid="sandbox-phone" name="phone" type="tel" autocomplete="off" placeholder="+8613800138000" />
-        <div class="actions">
-          <button type="submit" class="button primary" id="sandbox-approve" data-testid="sandbox-approve" value="approve">
-            {s.approve}
-          </button>
-          <button type="submit" class="button" id="sandbox-deny" data-testid="sandbox-deny" value="deny">
-            {s.deny}
-          </button>
-        </div>
-        <pre id="sandbox-result" data-testid="sandbox-result" role="status" aria-live="polite"></pre>
-      </fieldset>
-    </form>
   );
 }

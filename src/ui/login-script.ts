@@ -7,8 +7,8 @@
  *   once when the tab comes back (from WeChat, on a phone);
  * - then, for a browser login, goes to `data-continue-url`, which redirects to
  *   the client; for a device login it says to return to the device;
- * - drives the sandbox form: mints sandbox codes and posts them to
- *   /wechat/handoff as the mini program would.
+ * - checks at once on a `login:check` event (an add-on of the entry point
+ *   sends it), and hides `[data-hide-when-done]` once the login is over.
  * Kept as a string, not a serialized function: bundlers (wrangler's keepNames)
  * rewrite function bodies.
  */
@@ -19,7 +19,6 @@ export const LOGIN_SCRIPT = `(() => {
   const root = document.querySelector('[data-login-session]');
   const status = document.getElementById('status');
   const ways = document.getElementById('ways');
-  const sandbox = document.getElementById('sandbox');
   const text = status.dataset;
   let timer = 0;
   let polling = false;
@@ -41,7 +40,7 @@ export const LOGIN_SCRIPT = `(() => {
       return;
     }
     ways.hidden = true;
-    if (sandbox) sandbox.hidden = true;
+    document.querySelectorAll('[data-hide-when-done]').forEach((element) => { element.hidden = true; });
     say(state === 'approved' ? text.deviceApproved : text[state], state !== 'approved');
   };
 
@@ -86,49 +85,7 @@ export const LOGIN_SCRIPT = `(() => {
     schedule(Math.max(backoff, retryAfter(response)));
   };
 
-  const post = async (url, body) => {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify(body),
-      credentials: 'same-origin',
-    });
-    const payload = await response.text();
-    if (response.status !== 200) throw new Error(response.status + ' ' + payload);
-    return JSON.parse(payload);
-  };
-
-  if (sandbox) {
-    const result = document.getElementById('sandbox-result');
-    const buttons = sandbox.querySelectorAll('button');
-    const field = (name) => sandbox.elements.namedItem(name).value.trim() || undefined;
-    sandbox.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      const deny = Boolean(event.submitter && event.submitter.value === 'deny');
-      const { mintUrl, handoffUrl, appid } = sandbox.dataset;
-      buttons.forEach((button) => { button.disabled = true; });
-      result.textContent = '';
-      result.classList.remove('error');
-      try {
-        const { code } = await post(mintUrl, { kind: 'miniprogram', openid: field('openid'), unionid: field('unionid'), appid });
-        const phone = deny ? undefined : field('phone');
-        const phoneCode = phone ? (await post(mintUrl, { kind: 'phone', phone, appid })).code : undefined;
-        await post(handoffUrl, {
-          login: root.dataset.loginSession,
-          code,
-          phone_code: phoneCode,
-          appid,
-          deny: deny || undefined,
-        });
-        result.textContent = sandbox.dataset.sent;
-        schedule(0);
-      } catch (error) {
-        result.textContent = sandbox.dataset.failed + '\\n' + error.message;
-        result.classList.add('error');
-        buttons.forEach((button) => { button.disabled = false; });
-      }
-    });
-  }
+  document.addEventListener('login:check', () => schedule(0));
 
   // Back from WeChat on a phone: look at once rather than at the next tick.
   document.addEventListener('visibilitychange', () => {

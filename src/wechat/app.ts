@@ -1,7 +1,7 @@
 import type { WeChatApp } from '../config';
-import { invalidGrant } from '../oidc/errors';
+import { invalidGrant } from '../errors';
 import { type Http, type Json, optionalString, requestJson, string } from './http';
-import type { WeChatIdentity } from './index';
+import type { WeChatIdentity } from './types';
 
 /**
  * Mobile app login: the code from the OpenSDK's SendAuth, exchanged with

@@ -1,23 +1,20 @@
-import type { WeChatApp, WeChatKind } from '../config';
-import { serverError } from '../oidc/errors';
+import type { WeChatApp, WeChatKind, WeChatSettings } from '../config';
+import { serverError } from '../errors';
 import { StableTokens } from './access-token';
 import { appLogin } from './app';
 import { toOAuthError, WeChatFailure } from './errcodes';
-import { DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS, type Http, type Transport } from './http';
-import type { WeChat } from './index';
+import type { Http } from './http';
 import { miniProgramCode, urlScheme } from './links';
 import { miniProgramLogin } from './miniprogram';
+import type { Transport, WeChat } from './types';
 
-export interface ClientOptions {
-  /** Per attempt; 5 s by default (`createWeChat` takes it from WECHAT_TIMEOUT_MS). */
-  timeoutMs?: number;
-  /** Before the one retry of an idempotent read; 300 ms by default (`createWeChat` takes it from WECHAT_RETRY_DELAY_MS). */
-  retryDelayMs?: number;
-}
-
-/** The WeChat client over any transport: `createWeChat` picks it; tests wrap the sandbox's to inject faults. */
-export function createWeChatClient(transport: Transport, kv: KVNamespace, options: ClientOptions = {}): WeChat {
-  const http: Http = { transport, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS };
+/**
+ * The WeChat client over any transport: the production entry hands it
+ * `fetch`, the development entry the sandbox; tests wrap the sandbox's to
+ * inject faults. `kv` holds the shared access-token cache.
+ */
+export function createWeChatClient(transport: Transport, kv: KVNamespace, settings: WeChatSettings): WeChat {
+  const http: Http = { transport, ...settings };
   const tokens = new StableTokens(http, kv);
   return {
     appLogin: (app, code, opts) => run(app, 'app', () => appLogin(http, app, code, opts)),

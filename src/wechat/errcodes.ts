@@ -1,4 +1,4 @@
-import { invalidGrant, type OAuthError, serverError, temporarilyUnavailable } from '../oidc/errors';
+import { invalidGrant, type OAuthError, serverError, temporarilyUnavailable } from '../errors';
 
 /**
  * What went wrong on one WeChat call, before it becomes an OAuth error.

@@ -1,43 +1,12 @@
-import type { Env } from '../config';
+import type { WeChatSettings } from '../config';
 import { type Failure, isRetryable, WeChatFailure } from './errcodes';
-
-/** How requests reach WeChat: global `fetch` in production, the in-process fake in the sandbox. */
-export type Transport = (request: Request) => Promise<Response>;
+import type { Transport } from './types';
 
 const WECHAT_ORIGIN = 'https://api.weixin.qq.com';
 
-export interface Http {
+/** The transport and the client's settings (src/config.ts reads them from the environment). */
+export interface Http extends WeChatSettings {
   transport: Transport;
-  /** Per attempt, covering the response body too. */
-  timeoutMs: number;
-  /** Pause before the one retry of an idempotent read. */
-  retryDelayMs: number;
-}
-
-/** Per attempt, unless the environment's `WECHAT_TIMEOUT_MS` says otherwise. */
-export const DEFAULT_TIMEOUT_MS = 5000;
-/** Before the one retry of an idempotent call, unless `WECHAT_RETRY_DELAY_MS` says otherwise. */
-export const DEFAULT_RETRY_DELAY_MS = 300;
-
-/** The optional settings of the WeChat client in the environment (src/config.ts documents them). */
-export type WeChatEnv = Pick<Env, 'WECHAT_TIMEOUT_MS' | 'WECHAT_RETRY_DELAY_MS'>;
-
-/** The client's per-attempt timeout for this environment. A bad value fails loudly, like the rest of the configuration. */
-export function wechatTimeoutMs(env: Env): number {
-  return setting(env, 'WECHAT_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, 1, 60_000);
-}
-
-/** The client's pause before a retry for this environment. */
-export function wechatRetryDelayMs(env: Env): number {
-  return setting(env, 'WECHAT_RETRY_DELAY_MS', DEFAULT_RETRY_DELAY_MS, 0, 10_000);
-}
-
-function setting(env: Env, name: keyof WeChatEnv, fallback: number, min: number, max: number): number {
-  const value = env[name];
-  if (value === undefined || value === '') return fallback;
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < min || ms > max) throw new Error(`${name} must be a whole number of milliseconds, ${min} to ${max}`);
-  return ms;
 }
 
 export interface WeChatRequest {

@@ -1,9 +1,9 @@
 import type { WeChatApp } from '../config';
-import { invalidGrant } from '../oidc/errors';
+import { invalidGrant } from '../errors';
 import { type StableTokens, withAccessToken } from './access-token';
 import { refuseSnapshotUser } from './app';
 import { type Http, Malformed, object, optionalString, requestJson, string } from './http';
-import type { WeChatIdentity } from './index';
+import type { WeChatIdentity } from './types';
 
 /**
  * Mini program login: the `wx.login` code, exchanged with

@@ -4,8 +4,8 @@
  * profile, with scope profile).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxFault } from '../../src/wechat';
-import { slowDelayMs } from '../../src/wechat/sandbox-faults';
+import type { SandboxFault } from '../../src/sandbox';
+import { slowDelayMs } from '../../src/sandbox/faults';
 import { APP_CODE, claimsOf, exchange, register, type RegisteredClient, uniqueId } from '../support/oidc';
 import {
   ALL_FAULTS, callsFrom, codeExchangeOutcome, counts, expectError, inject, isRetried, label, mint, PATH_SAMPLE, PATHS, persistentOutcome,

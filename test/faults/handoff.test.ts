@@ -5,7 +5,7 @@
  * pending, and approvable with new codes.
  */
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SandboxFault } from '../../src/wechat';
+import type { SandboxFault } from '../../src/sandbox';
 import { authorizeUrl, Browser, startLogin, webClientMetadata } from '../support/browser';
 import { call, register, type RegisteredClient, uniqueId } from '../support/oidc';
 import {

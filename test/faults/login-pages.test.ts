@@ -6,7 +6,7 @@
  * catch-all 500; idempotent calls are retried at most once.
  */
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SandboxFault } from '../../src/wechat';
+import type { SandboxFault } from '../../src/sandbox';
 import { authorizeUrl, Browser, startLogin, webClientMetadata } from '../support/browser';
 import { register, type RegisteredClient } from '../support/oidc';
 import {

@@ -6,9 +6,9 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SandboxFault } from '../../src/wechat';
+import type { SandboxFault } from '../../src/sandbox';
 import { createWeChatClient } from '../../src/wechat/client';
-import { expireAccessToken, sandboxApi } from '../../src/wechat/sandbox';
+import { expireAccessToken, sandboxApi } from '../../src/sandbox/wechat-api';
 import { claimsOf, exchange, MINIPROGRAM_CODE, register, type RegisteredClient, uniqueId } from '../support/oidc';
 import {
   ALL_FAULTS, cachedStableToken, callsFrom, codeExchangeOutcome, counts, type Expected, expectError, forgetStableToken, inject, isRetried,

@@ -1,10 +1,8 @@
 /** The sandbox's fault injection itself: POST|DELETE /sandbox/wechat/faults, GET /sandbox/wechat/calls, named faults on minted codes. */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import type { Env } from '../../src/config';
-import { sandboxRoutes, type WeChatEnv } from '../../src/wechat';
-import { DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS, wechatRetryDelayMs, wechatTimeoutMs } from '../../src/wechat/http';
-import { sandboxApi } from '../../src/wechat/sandbox';
+import { sandboxRoutes } from '../../src/sandbox';
+import { sandboxApi } from '../../src/sandbox/wechat-api';
 import { call } from '../support/oidc';
 import { clearFaults, inject, MINI_APPID, mint, PATHS, TIMEOUT_MS, useFaults } from './support';
 
@@ -128,31 +126,17 @@ describe('named faults on a minted code', () => {
   });
 });
 
-describe('sandbox off', () => {
+describe('asked through any host but this machine', () => {
   it.each([
     ['POST', '/faults'],
     ['DELETE', '/faults'],
     ['GET', `/calls?path=${PATHS.jscode}`],
   ])('%s %s is 404', async (method, path) => {
     const response = await sandboxRoutes.request(
-      path,
+      `https://id.example.com${path}`,
       { method, body: method === 'POST' ? JSON.stringify({ path: PATHS.jscode, fault: -1 }) : undefined },
-      { ...env, WECHAT_SANDBOX: 'off' },
+      env,
     );
     expect(response.status).toBe(404);
-  });
-});
-
-describe('the client settings', () => {
-  it('default to 5 s and 300 ms, and refuse nonsense', () => {
-    const with_ = (settings: WeChatEnv): Env => ({ ...env, WECHAT_TIMEOUT_MS: undefined, WECHAT_RETRY_DELAY_MS: undefined, ...settings }) as Env;
-    const base = with_({});
-    expect([wechatTimeoutMs(base), wechatRetryDelayMs(base)]).toEqual([DEFAULT_TIMEOUT_MS, DEFAULT_RETRY_DELAY_MS]);
-    expect([DEFAULT_TIMEOUT_MS, DEFAULT_RETRY_DELAY_MS]).toEqual([5000, 300]);
-    expect(wechatTimeoutMs(with_({ WECHAT_TIMEOUT_MS: '750' }))).toBe(750);
-    for (const bad of ['0', '-5', '1.5', 'soon', '60001']) {
-      expect(() => wechatTimeoutMs(with_({ WECHAT_TIMEOUT_MS: bad }))).toThrow(/WECHAT_TIMEOUT_MS/);
-    }
-    expect(() => wechatRetryDelayMs(with_({ WECHAT_RETRY_DELAY_MS: '-1' }))).toThrow(/WECHAT_RETRY_DELAY_MS/);
   });
 });

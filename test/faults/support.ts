@@ -5,8 +5,9 @@
  */
 import { env } from 'cloudflare:workers';
 import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
-import type { SandboxFault, WeChatEnv } from '../../src/wechat';
-import { sandboxCallCount } from '../../src/wechat/sandbox';
+import type { Env } from '../../src/config';
+import type { SandboxFault } from '../../src/sandbox';
+import { sandboxCallCount } from '../../src/sandbox/wechat-api';
 import { call } from '../support/oidc';
 
 export { counts, mint } from '../support/oidc';
@@ -35,6 +36,8 @@ export const TIMEOUT_MS = 400;
  * environment SELF shares with the tests), and no fault left queued for the
  * next test.
  */
+type WeChatEnv = Pick<Env, 'WECHAT_TIMEOUT_MS' | 'WECHAT_RETRY_DELAY_MS'>;
+
 export function useFaults(): void {
   const settings = env as unknown as WeChatEnv;
   let before: WeChatEnv = {};

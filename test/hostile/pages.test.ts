@@ -213,7 +213,6 @@ describe('hostile input: RP-initiated logout', () => {
           client_id: value(fc.constantFrom(world.victim.client_id, world.basicClient.client_id)),
           state: value(fc.constant('s')),
           ui_locales: value(fc.constantFrom('en', 'zh-CN')),
-          confirm: value(fc.constant('yes')),
         },
         { requiredKeys: [] },
       );

@@ -41,17 +41,35 @@ describe('RP-initiated logout', () => {
   it('asks for confirmation without a hint, and logs out on the confirming POST', async () => {
     const { browser } = await loggedIn();
     const before = await sessionCount();
-    const page = await browser.get('/logout');
+    const page = await browser.get('/logout?state=s1');
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('name="confirm"');
+    const html = await page.text();
+    expect(html).toContain('action="/logout/confirm"');
+    expect(html).toContain('name="state" value="s1"');
     expect(await sessionCount()).toBe(before);
-    const confirmed = await browser.request('/logout', {
+    const confirmed = await browser.request('/logout/confirm', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: 'confirm=yes',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://localhost:8787' },
+      body: 'state=s1',
     });
     expect(confirmed.status).toBe(200);
     expect(await sessionCount()).toBe(before - 1);
+  });
+
+  it('refuses a confirmation posted from another site (CSRF), and keeps the session', async () => {
+    const { browser } = await loggedIn();
+    const before = await sessionCount();
+    for (const headers of [{ Origin: 'https://evil.example' }, { 'Sec-Fetch-Site': 'cross-site' }, {}] as Record<string, string>[]) {
+      const forged = await browser.request('/logout/confirm', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+        body: '',
+      });
+      expect(forged.status).toBe(403);
+      expect(forged.headers.get('Content-Type')).toMatch(/^text\/html/);
+    }
+    expect(await sessionCount()).toBe(before);
+    expect(browser.cookie('bridge_session')).toBeDefined();
   });
 
   it("lets the confirmation form's redirect reach the registered URI under the page's CSP", async () => {

@@ -1,7 +1,7 @@
 /** Talking to the provider under test the way a relying party would, through SELF. */
 import { SELF } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import type { SandboxFault } from '../../src/wechat';
+import type { SandboxFault } from '../../src/sandbox';
 
 export const ISSUER = 'http://localhost:8787';
 export const REGISTRATION_TOKEN = 'test-registration-token';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SandboxLoginForm } from '../../src/sandbox';
 import { DeviceCodePage } from '../../src/ui/device-page';
 import { t } from '../../src/ui/i18n';
 import { LoginPage, type LoginPageProps } from '../../src/ui/login-page';
@@ -73,21 +74,21 @@ describe('LoginPage (SPEC.md §5)', () => {
       openUrl: 'http://localhost:8787/login/x/open',
       statusUrl: 'http://localhost:8787/login/x/status',
       continueUrl: 'http://localhost:8787/login/x/continue',
-      sandbox: { mintUrl: 'http://localhost:8787/sandbox/wechat/codes', handoffUrl: 'http://localhost:8787/wechat/handoff', miniprogramAppid: 'wx0000000000mini01' },
     });
     let html = await render(LoginPage(absolute));
-    for (const url of [absolute.qrUrl, absolute.openUrl, absolute.statusUrl, absolute.continueUrl, absolute.sandbox!.mintUrl, absolute.sandbox!.handoffUrl]) {
+    for (const url of [absolute.qrUrl, absolute.openUrl, absolute.statusUrl, absolute.continueUrl]) {
       html = html.replaceAll(url, '');
     }
     expect(html).not.toMatch(/https?:|\/\/[a-z]|url\(|@import|<link|<iframe/i);
     expect(html.match(/<img/g)).toHaveLength(1);
   });
 
-  it('shows the sandbox form only when the sandbox is on', async () => {
+  it("shows the sandbox's stand-in for the mini program only when the entry point adds it, under the page's nonce", async () => {
     expect(await render(LoginPage(props()))).not.toContain('data-testid="sandbox');
-    const html = await render(LoginPage(props({
-      sandbox: { mintUrl: '/sandbox/wechat/codes', handoffUrl: '/wechat/handoff', miniprogramAppid: 'wx0000000000mini01' },
-    })));
+    const addOn = SandboxLoginForm({ locale: 'en', loginId: 'login-1', miniprogramAppid: 'wx0000000000mini01', nonce: NONCE });
+    const html = await render(LoginPage(props({ addOn })));
+    expect(html.match(/<script[^>]*>/g)).toEqual([`<script nonce="${NONCE}">`, `<script nonce="${NONCE}">`]);
+    expect(attribute(html, 'data-login')).toEqual(['login-1']);
     for (const id of ['sandbox', 'sandbox-openid', 'sandbox-unionid', 'sandbox-phone', 'sandbox-approve', 'sandbox-deny']) {
       expect(attribute(html, 'data-testid')).toContain(id);
     }

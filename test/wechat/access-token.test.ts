@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { expireAccessToken } from '../../src/wechat/sandbox';
+import { expireAccessToken } from '../../src/sandbox/wechat-api';
 import { MINI, cachedToken, callsFrom, client, faulty, mint, oauthError, pathOf, tokenCacheKey } from './helpers';
 
 const STABLE_TOKEN = '/cgi-bin/stable_token';

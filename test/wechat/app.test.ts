@@ -1,15 +1,12 @@
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { getConfig } from '../../src/config';
-import { createWeChat } from '../../src/wechat';
-import { APP, MINI, callsFrom, client, faulty, mint, oauthError, pathOf } from './helpers';
+import { APP, MINI, callsFrom, client, faulty, mint, oauthError, pathOf, wechat } from './helpers';
 
 // Mobile app login (SendAuth): sns/oauth2/access_token, then sns/userinfo.
 describe('appLogin', () => {
   it('exchanges the code without asking for the profile', async () => {
     const { code, appid } = await mint({ kind: 'app', openid: 'oAppUser1', unionid: 'uUnion1', nickname: 'Alice' });
     const userinfo = await callsFrom('/sns/userinfo');
-    const identity = await createWeChat(getConfig(env), env).appLogin(APP, code, { profile: false });
+    const identity = await wechat().appLogin(APP, code, { profile: false });
     expect(appid).toBe(APP.appid);
     expect(identity).toEqual({ appid: APP.appid, openid: 'oAppUser1', unionid: 'uUnion1' });
     expect(identity.nickname).toBeUndefined();

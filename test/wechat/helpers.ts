@@ -1,11 +1,10 @@
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import { getConfig, type WeChatApp } from '../../src/config';
-import { OAuthError } from '../../src/oidc/errors';
-import { sandboxRoutes, type WeChat } from '../../src/wechat';
-import { createWeChatClient } from '../../src/wechat/client';
-import type { Transport } from '../../src/wechat/http';
-import { sandboxApi, sandboxCallCount } from '../../src/wechat/sandbox';
+import { OAuthError } from '../../src/errors';
+import { sandboxRoutes, sandboxTransport } from '../../src/sandbox';
+import { sandboxCallCount } from '../../src/sandbox/wechat-api';
+import { createWeChatClient, type Transport, type WeChat } from '../../src/wechat';
 import { TEST_APPS } from '../fixtures/apps';
 
 /** The configured apps, by role. */
@@ -33,8 +32,11 @@ export async function mint(body: Record<string, unknown>): Promise<{ code: strin
   return response.json();
 }
 
-/** The sandbox transport, as `createWeChat` builds it. */
-export const sandbox: Transport = async (request) => sandboxApi.fetch(request, env);
+/** The sandbox transport, as the development entry hands it to the app. */
+export const sandbox: Transport = sandboxTransport(env);
+
+/** The client as the app builds it: the sandbox transport, the configured settings. */
+export const wechat = (): WeChat => createWeChatClient(sandbox, env.KV, getConfig(env).wechat);
 
 /** A client over `transport` with short timeouts, so fault tests stay fast. */
 export function client(transport: Transport = sandbox): WeChat {

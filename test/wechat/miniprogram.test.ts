@@ -1,8 +1,5 @@
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { getConfig } from '../../src/config';
-import { createWeChat } from '../../src/wechat';
-import { APP, MINI, MINI2, callsFrom, client, faulty, mint, oauthError, pathOf, sandbox } from './helpers';
+import { APP, MINI, MINI2, callsFrom, client, faulty, mint, oauthError, pathOf, sandbox, wechat } from './helpers';
 
 const PHONE = '/wxa/business/getuserphonenumber';
 
@@ -11,7 +8,7 @@ describe('miniProgramLogin', () => {
   it('exchanges a wx.login code', async () => {
     const { code, appid } = await mint({ kind: 'miniprogram', openid: 'oMiniUser1', unionid: 'uUnion2' });
     const phone = await callsFrom(PHONE);
-    const identity = await createWeChat(getConfig(env), env).miniProgramLogin(MINI, code, {});
+    const identity = await wechat().miniProgramLogin(MINI, code, {});
     expect(appid).toBe(MINI.appid);
     expect(identity).toEqual({ appid: MINI.appid, openid: 'oMiniUser1', unionid: 'uUnion2' });
     expect(await phone()).toBe(0);

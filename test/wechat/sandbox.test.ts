@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { sandboxRoutes } from '../../src/wechat';
-import { sandboxApi } from '../../src/wechat/sandbox';
+import { sandboxRoutes } from '../../src/sandbox';
+import { sandboxApi } from '../../src/sandbox/wechat-api';
 import { APP, MINI, MINI2, mint, mintRequest } from './helpers';
 
 // POST /sandbox/wechat/codes (SPEC.md §6)
@@ -47,11 +47,11 @@ describe('minting sandbox codes', () => {
     expect(typeof json.error_description).toBe('string');
   });
 
-  it('is 404 with the sandbox off', async () => {
+  it('is 404 when asked through another host, whatever the issuer', async () => {
     const response = await sandboxRoutes.request(
-      '/codes',
-      { method: 'POST', body: JSON.stringify({ kind: 'app' }) },
-      { ...env, WECHAT_SANDBOX: 'off' },
+      'https://id.example.com/codes',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'app' }) },
+      env,
     );
     expect(response.status).toBe(404);
   });

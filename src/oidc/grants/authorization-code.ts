@@ -2,22 +2,18 @@
  * RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6). A code is redeemed once: the
  * redemption and the grant are one D1 transaction guarded by the code's
  * single-use row, so of two concurrent redemptions exactly one commits; any
- * later one revokes what the first was issued (§4.1.2, SPEC.md §5).
+ * later one revokes what the first was issued (§4.1.2).
  */
 import type { Bridge } from '../../context';
-import type { Client } from '../../store/clients';
-import { getAuthorizationCode } from '../../store/pending';
-import { sha256, timingSafeEqualStrings } from '../../tokens/crypto';
-import { GRANT_TYPES } from '../client-metadata';
-import { issueOnce } from './issue-once';
-import { invalidGrant, invalidRequest, unauthorizedClient } from '../errors';
+import { sha256, timingSafeEqualStrings } from '../../crypto';
+import { invalidGrant, invalidRequest } from '../../errors';
+import { getAuthorizationCode } from '../../store/authorization-codes';
+import { issueOnce } from '../../tokens/issue-once';
+import type { Client } from '../../types';
 
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 
 export async function authorizationCodeGrant(bridge: Bridge, client: Client, params: Map<string, string>) {
-  if (!client.metadata.grant_types.includes(GRANT_TYPES.authorizationCode)) {
-    throw unauthorizedClient('this client is not registered for the authorization_code grant');
-  }
   const presented = params.get('code');
   const redirectUri = params.get('redirect_uri');
   const verifier = params.get('code_verifier');
@@ -37,7 +33,8 @@ export async function authorizationCodeGrant(bridge: Bridge, client: Client, par
     throw invalidGrant('this code was issued without a code_challenge');
   }
 
-  return issueOnce(bridge, client, { subject: code.subject, scopes: code.scopes, authTime: code.authTime, amr: code.amr, nonce: code.nonce }, `code:${hash}`, 'authorization code');
+  const { subject, scopes, authTime, amr, nonce } = code;
+  return issueOnce(bridge, client, { subject, scopes, authTime, amr, nonce }, `code:${hash}`, 'authorization code');
 }
 
 /** RFC 7636 §4.2: BASE64URL(SHA256(ASCII(code_verifier))). */

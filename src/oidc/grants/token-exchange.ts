@@ -1,19 +1,17 @@
 /**
  * RFC 8693 token exchange with a WeChat code as the subject token
- * (SPEC.md §4): a mobile app's SendAuth code or a mini program's wx.login
- * code becomes OIDC tokens. WeChat is called before anything is written,
- * so a refused or failed exchange leaves D1 as it was.
+ * (docs/protocol.md §4): a mobile app's SendAuth code or a mini program's
+ * wx.login code becomes OIDC tokens. WeChat is called before anything is
+ * written, so a refused or failed exchange leaves D1 as it was.
  */
 import type { WeChatKind } from '../../config';
 import type { Bridge } from '../../context';
+import { invalidGrant, invalidRequest } from '../../errors';
+import { chooseWeChatApp, isWeChatCode } from '../../login/wechat-apps';
 import { resolveUser } from '../../store/identities';
-import type { Client } from '../../store/clients';
 import { issueForNewGrant } from '../../tokens/issue';
-import { createWeChat } from '../../wechat';
-import { GRANT_TYPES } from '../client-metadata';
-import { invalidGrant, invalidRequest, OAuthError, unauthorizedClient } from '../errors';
-import { grantScopes, isValidScopeString } from '../scopes';
-import { chooseWeChatApp, isWeChatCode } from '../wechat-apps';
+import type { Client } from '../../types';
+import { requestedScopes } from '../scopes';
 
 export const SUBJECT_TOKEN_TYPES: Record<string, WeChatKind> = {
   'urn:wechat:token-type:app_code': 'app',
@@ -23,20 +21,16 @@ export const SUBJECT_TOKEN_TYPES: Record<string, WeChatKind> = {
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 export async function tokenExchangeGrant(bridge: Bridge, client: Client, params: Map<string, string>) {
-  if (!client.metadata.grant_types.includes(GRANT_TYPES.tokenExchange)) {
-    throw unauthorizedClient('this client is not registered for the token-exchange grant');
-  }
   // RFC 8693 §2.1
   const subjectToken = params.get('subject_token');
   const subjectTokenType = params.get('subject_token_type');
   if (!subjectToken || !subjectTokenType) throw invalidRequest('subject_token and subject_token_type are required');
-  const kind = SUBJECT_TOKEN_TYPES[subjectTokenType];
+  const kind = Object.hasOwn(SUBJECT_TOKEN_TYPES, subjectTokenType) ? SUBJECT_TOKEN_TYPES[subjectTokenType] : undefined;
   if (!kind) throw invalidRequest(`unsupported subject_token_type ${subjectTokenType}`);
   if (params.has('actor_token') || params.has('actor_token_type')) throw invalidRequest('delegation (actor_token) is not supported');
   const requested = params.get('requested_token_type');
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) throw invalidRequest(`only ${ACCESS_TOKEN_TYPE} can be issued`);
-  const scope = params.get('scope');
-  if (scope !== undefined && !isValidScopeString(scope)) throw new OAuthError('invalid_scope', 'malformed scope');
+  const scopes = requestedScopes(client, params.get('scope'));
   const phoneCode = params.get('wechat_phone_code');
   if (phoneCode !== undefined && kind !== 'miniprogram') throw invalidRequest('wechat_phone_code goes with a mini program code');
 
@@ -44,8 +38,7 @@ export async function tokenExchangeGrant(bridge: Bridge, client: Client, params:
   if (!isWeChatCode(subjectToken)) throw invalidGrant('the WeChat code is invalid');
   if (phoneCode !== undefined && !isWeChatCode(phoneCode)) throw invalidGrant('the WeChat phone code is invalid');
 
-  const scopes = grantScopes(scope, { refreshAllowed: client.metadata.grant_types.includes(GRANT_TYPES.refreshToken) });
-  const wechat = createWeChat(bridge.config, bridge.env);
+  const wechat = bridge.wechat();
   const login =
     kind === 'app'
       ? await wechat.appLogin(app, subjectToken, { profile: scopes.includes('profile') })

@@ -1,11 +1,10 @@
 import type { Context } from 'hono';
-import type { Env } from '../config';
-import { wechatTimeoutMs } from './http';
+import { type Env, getConfig } from '../config';
 
 /**
  * Faults the sandbox can give instead of (or around) a good answer: any
  * WeChat errcode, and the failures of the network and of WeChat's front
- * end. See "Fault injection" in sandbox.ts.
+ * end. See "Fault injection" in wechat-api.ts.
  */
 export type SandboxFault =
   /** A non-zero WeChat errcode, answered as `{errcode, errmsg}` with HTTP 200. */
@@ -110,7 +109,7 @@ export async function answerWithFault<E extends { Bindings: Env }>(
 ): Promise<Response> {
   if (fault === undefined) return respond();
   if (typeof fault === 'number') return refuse(fault);
-  const timeout = wechatTimeoutMs(c.env);
+  const timeout = getConfig(c.env).wechat.timeoutMs;
   switch (fault) {
     case 'slow':
       await sleep(slowDelayMs(timeout), c.req.raw.signal);

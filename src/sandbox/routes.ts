@@ -1,19 +1,27 @@
 import { Hono } from 'hono';
-import { type Env, getConfig, type WeChatApp } from '../config';
-import { mintCode, randomId, sandboxCallCount, type SandboxCode } from './sandbox';
-import { clearFaults, FAULT_HINT, parseFault, queueFault, SANDBOX_PATHS } from './sandbox-faults';
+import { type Env, getConfig, isLoopbackHost, type WeChatApp } from '../config';
+import { clearFaults, FAULT_HINT, parseFault, queueFault, SANDBOX_PATHS } from './faults';
+import { mintCode, randomId, sandboxCallCount, type SandboxCode } from './wechat-api';
 
 /**
- * `POST /sandbox/wechat/codes` (SPEC.md §6): mints the code a WeChat client
- * would have received, for the fake in `sandbox.ts` to exchange. Also the
- * sandbox's fault injection (`/faults`) and call counter (`/calls`): see
- * "Fault injection" in sandbox.ts.
+ * `POST /sandbox/wechat/codes` (docs/protocol.md §6): mints the code a WeChat
+ * client would have received, for the fake in `wechat-api.ts` to exchange.
+ * Also the sandbox's fault injection (`/faults`) and call counter (`/calls`):
+ * see "Fault injection" in wechat-api.ts.
  */
-export const sandboxCodes = new Hono<{ Bindings: Env }>();
+/** Where the development entry mounts these routes. */
+export const SANDBOX_PATH = '/sandbox/wechat';
 
-sandboxCodes.post('/codes', async (c) => {
+export const sandboxRoutes = new Hono<{ Bindings: Env }>();
+
+// Minting identities is for a developer's own machine: whatever the issuer, another host gets nothing.
+sandboxRoutes.use('*', async (c, next) => {
+  if (!isLoopbackHost(new URL(c.req.url).hostname)) return c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404);
+  await next();
+});
+
+sandboxRoutes.post('/codes', async (c) => {
   const config = getConfig(c.env);
-  if (!config.sandbox) return c.notFound();
   let body: unknown;
   try {
     body = await c.req.json();
@@ -26,8 +34,7 @@ sandboxCodes.post('/codes', async (c) => {
 });
 
 /** `{"path": "/cgi-bin/stable_token", "fault": <errcode> | "timeout" | ..., "times"?: 1}`: the next `times` requests to `path` fail. */
-sandboxCodes.post('/faults', async (c) => {
-  if (!getConfig(c.env).sandbox) return c.notFound();
+sandboxRoutes.post('/faults', async (c) => {
   let body: unknown;
   try {
     body = await c.req.json();
@@ -41,14 +48,12 @@ sandboxCodes.post('/faults', async (c) => {
 });
 
 /** Drops every queued path fault. */
-sandboxCodes.delete('/faults', async (c) => {
-  if (!getConfig(c.env).sandbox) return c.notFound();
+sandboxRoutes.delete('/faults', async (c) => {
   return c.json({ dropped: await clearFaults(c.env.KV) });
 });
 
 /** `?path=/sns/jscode2session`: how many requests the fake served there (in the last hour). */
-sandboxCodes.get('/calls', async (c) => {
-  if (!getConfig(c.env).sandbox) return c.notFound();
+sandboxRoutes.get('/calls', async (c) => {
   const path = sandboxPath(c.req.query('path'));
   if (!path) return c.json({ error: 'invalid_request', error_description: `path must be one of ${SANDBOX_PATHS.join(', ')}` }, 400);
   return c.json({ path, count: await sandboxCallCount(c.env.KV, path) });

@@ -13,7 +13,7 @@ export function printableDescription(description: string): string {
 }
 
 /**
- * The one error type of the provider. Handlers throw it; `src/index.ts`
+ * The one error type of the provider. Handlers throw it; `src/app.ts`
  * renders it as the JSON of RFC 6749 §5.2 (and its siblings in RFC 6750,
  * 7009, 7591, 7662, 8628 and 8693).
  */
@@ -42,3 +42,10 @@ export const unauthorizedClient = (description: string) => new OAuthError('unaut
 export const temporarilyUnavailable = (description: string) =>
   new OAuthError('temporarily_unavailable', description, 503, { 'Retry-After': '5' });
 export const serverError = (description: string) => new OAuthError('server_error', description, 500);
+
+/** Anything thrown that is not an OAuthError is the bridge's fault: logged by name and message, never shown. */
+export function asOAuthError(error: unknown): OAuthError {
+  if (error instanceof OAuthError) return error;
+  console.error('unhandled error', error instanceof Error ? `${error.name}: ${error.message}` : 'unknown');
+  return new OAuthError('server_error', 'the server failed to process the request', 500);
+}

@@ -1,7 +1,7 @@
 /** Which configured WeChat app a request means: a policy decision, as a pure function. */
 import type { Config, WeChatApp, WeChatKind } from '../config';
-import type { Client } from '../store/clients';
-import { invalidRequest } from './errors';
+import { invalidRequest } from '../errors';
+import type { Client } from '../types';
 
 /** The app named by `appid`, or the only one of `kind` this client may use. */
 export function chooseWeChatApp(config: Config, client: Client, kind: WeChatKind, appid: string | undefined): WeChatApp {

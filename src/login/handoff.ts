@@ -1,22 +1,20 @@
 /**
- * `POST /wechat/handoff` (SPEC.md §5): the mini program approves a pending
- * login with its wx.login code (and optionally a getPhoneNumber code). The
- * login is checked before WeChat is called, so a used or unknown login
- * never spends the user's codes; the approval row is the once-only guard.
+ * `POST /wechat/handoff` (docs/protocol.md §5): the mini program approves a
+ * pending login with its wx.login code (and optionally a getPhoneNumber
+ * code). The login is checked before WeChat is called, so a used or unknown
+ * login never spends the user's codes; the approval row is the once-only guard.
  */
 import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
+import { invalidGrant, invalidRequest, OAuthError } from '../errors';
 import { findApproval, insertApproval } from '../store/approvals';
 import { findClient } from '../store/clients';
 import { isUniqueViolation } from '../store/db';
 import { resolveUser } from '../store/identities';
-import { getPendingLogin } from '../store/pending';
-import { createWeChat } from '../wechat';
-import { invalidGrant, invalidRequest, OAuthError } from './errors';
-import { readJson } from './request';
+import { getPendingLogin } from '../store/pending-logins';
+import { readJson } from '../web/request';
+import { LOGIN_ID } from './pending';
 import { chooseWeChatApp, isWeChatCode, loginMiniProgram } from './wechat-apps';
-
-export const LOGIN_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 interface HandoffBody {
   login: string;
@@ -43,7 +41,7 @@ const usedLogin = () => new OAuthError('login_already_used', 'this login was alr
 export const handoff = new Hono<AppEnv>().post('/', async (c) => {
   const context = bridge(c);
   const { db, env, now, config } = context;
-  const body = parseHandoff(await readJson(c, 'invalid_request'));
+  const body = parseHandoff(await readJson(c));
 
   const [pending, answered] = await Promise.all([getPendingLogin(env.KV, body.login, now), findApproval(db, body.login)]);
   if (!pending) throw new OAuthError('login_not_found', 'no pending login has this id, or it expired', 404);
@@ -60,7 +58,7 @@ export const handoff = new Hono<AppEnv>().post('/', async (c) => {
     if (!app) throw invalidRequest('no WeChat mini program is available to this client');
     if (!isWeChatCode(body.code!)) throw invalidGrant('the WeChat code is invalid');
     if (body.phoneCode !== undefined && !isWeChatCode(body.phoneCode)) throw invalidGrant('the WeChat phone code is invalid');
-    const login = await createWeChat(config, env).miniProgramLogin(app, body.code!, { phoneCode: body.phoneCode });
+    const login = await context.wechat().miniProgramLogin(app, body.code!, { phoneCode: body.phoneCode });
     const user = await resolveUser(db, login, now);
     approval = { loginId: body.login, approved: true, userId: user.id, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
   }
@@ -70,6 +68,5 @@ export const handoff = new Hono<AppEnv>().post('/', async (c) => {
     if (isUniqueViolation(error)) throw usedLogin();
     throw error;
   }
-  c.header('Cache-Control', 'no-store');
   return c.json({ status: approval.approved ? 'approved' : 'denied', client_name: client.metadata.client_name ?? null });
 });

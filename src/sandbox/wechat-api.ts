@@ -1,11 +1,11 @@
 import { type Context, Hono } from 'hono';
 import { type Env, getConfig, type WeChatApp } from '../config';
+import { answerWithFault, type SandboxFault, takeFault } from './faults';
 import { scenePng } from './png';
-import { answerWithFault, type SandboxFault, takeFault } from './sandbox-faults';
 
 /**
- * The sandbox's fake of api.weixin.qq.com (SPEC.md §6): the same paths,
- * methods, parameters and JSON shapes as WeChat (WECHAT.md), served in
+ * The sandbox's fake of api.weixin.qq.com (docs/protocol.md §6): the same
+ * paths, methods, parameters and JSON shapes as WeChat (docs/wechat.md), served in
  * process. Its state lives in KV under `sandbox:` so every isolate sees it:
  *
  *   sandbox:code:<code>            a minted code (SandboxCode), kept a while past expiry
@@ -18,7 +18,7 @@ import { answerWithFault, type SandboxFault, takeFault } from './sandbox-faults'
  * Fault injection. Every failure WeChat can give, at any call of any flow:
  *
  *   - a code's own fault: `POST /sandbox/wechat/codes` with `"error"` set to a
- *     WeChat errcode (SPEC.md §6) or to one of the named faults below. The
+ *     WeChat errcode (docs/protocol.md §6) or to one of the named faults below. The
  *     exchange of that code (sns/oauth2/access_token, sns/jscode2session,
  *     wxa/business/getuserphonenumber for a phone code) spends the code,
  *     then fails that way.

@@ -1,0 +1,106 @@
+/**
+ * Wiring only: the app is built from what differs between production and
+ * development (how WeChat is reached, what the login page adds, extra
+ * routes), and serves two audiences. The JSON endpoints (clients, the mini
+ * program, servers) answer uncached JSON, errors included; the pages a
+ * person's browser navigates to go out under a per-response CSP nonce, and
+ * their errors are pages.
+ */
+import { Hono, type ErrorHandler, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { methodNotAllowed } from 'hono/method-not-allowed';
+import type { RouterRoute } from 'hono/types';
+import type { Env } from './config';
+import type { AppEnv } from './context';
+import { OAuthError } from './errors';
+import { deviceVerification } from './login/device-verification';
+import { handoff } from './login/handoff';
+import { loginPages, loginResources } from './login/pages';
+import { authorization } from './oidc/authorize';
+import { deviceAuthorization } from './oidc/device-authorization';
+import { discovery, jwks } from './oidc/discovery';
+import { introspection } from './oidc/introspection';
+import { endSession, endSessionConfirmation } from './oidc/logout';
+import { registration } from './oidc/registration';
+import { revocation } from './oidc/revocation';
+import { token } from './oidc/token';
+import { userinfo } from './oidc/userinfo';
+import { PATHS } from './paths';
+import type { LoginPageAddOn } from './ui/login-page';
+import { jsonError, noStore } from './web/api';
+import { formTargets, ownFormOnly, pageError, pageHeaders } from './web/pages';
+import type { Transport } from './wechat';
+
+export interface AppOptions {
+  /** How the WeChat client reaches WeChat in this environment. */
+  wechatTransport: (env: Env) => Transport;
+  /** Added to the login page (development: the sandbox's stand-in for the mini program). */
+  loginPageAddOn?: LoginPageAddOn;
+  /** More JSON routes, by path (development: the sandbox's). */
+  apiRoutes?: [path: string, routes: { routes: RouterRoute[] }][];
+}
+
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  // RFC 9110 §15.5.6: a known path asked with a method it does not serve is 405, with Allow.
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        c.json({ error: 'method_not_allowed', error_description: `this endpoint answers ${methods.join(', ')}` }, 405, { Allow: methods.join(', ') }),
+    }),
+  );
+  app.use(bodyLimit({ maxSize: 64 * 1024, onError: () => { throw new OAuthError('invalid_request', 'the request body is too large', 413); } }));
+  app.use(async (c, next) => {
+    c.set('wechatTransport', options.wechatTransport(c.env));
+    if (options.loginPageAddOn) c.set('loginPageAddOn', options.loginPageAddOn);
+    await next();
+  });
+
+  const api = audience(app, [noStore], jsonError);
+  // Browser-based clients call these across origins (OpenID Connect Discovery, RFC 6749 §3.2).
+  for (const path of [PATHS.discovery, PATHS.jwks, PATHS.token, PATHS.userinfo, PATHS.deviceAuthorization]) app.use(path, cors());
+  api(PATHS.discovery, discovery);
+  api(PATHS.jwks, jwks);
+  api(PATHS.registration, registration);
+  api(PATHS.token, token);
+  api(PATHS.userinfo, userinfo);
+  api(PATHS.revocation, revocation);
+  api(PATHS.introspection, introspection);
+  api(PATHS.deviceAuthorization, deviceAuthorization);
+  api(PATHS.handoff, handoff);
+  api(PATHS.login, loginResources);
+  for (const [path, routes] of options.apiRoutes ?? []) api(path, routes);
+
+  const pages = audience(app, [formTargets, pageHeaders], pageError);
+  pages(PATHS.authorization, authorization);
+  pages(PATHS.login, loginPages);
+  pages(PATHS.endSession, endSession);
+  // The logout confirmation is this site's own form: a cross-site post of it is forgery.
+  pages(`${PATHS.endSession}/confirm`, endSessionConfirmation, ownFormOnly);
+  pages(PATHS.deviceVerification, deviceVerification);
+
+  app.notFound((c) => c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404));
+  app.onError(jsonError);
+  return app;
+}
+
+/**
+ * Mounts route modules with an audience's middleware around exactly their
+ * routes, and its error handler. (A sub-app's `use('*')` would reach every
+ * path once mounted at `/`.)
+ */
+function audience(app: Hono<AppEnv>, middleware: MiddlewareHandler<AppEnv>[], onError: ErrorHandler<AppEnv>) {
+  return (path: string, routes: { routes: RouterRoute[] }, ...extra: MiddlewareHandler<AppEnv>[]) => {
+    const scoped = new Hono<AppEnv>();
+    scoped.onError(onError);
+    for (const route of routes.routes) {
+      // A route module's own middleware (method ALL) stays as it is; its routes get the audience's.
+      if (route.method === 'ALL') scoped.all(route.path, route.handler);
+      else scoped.on(route.method, [route.path], ...middleware, ...extra, route.handler);
+    }
+    app.route(path, scoped);
+  };
+}

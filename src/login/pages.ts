@@ -1,0 +1,120 @@
+/**
+ * A pending login's own pages (docs/protocol.md §5): the page that shows how
+ * to continue in WeChat, its status (polled), the mini program code, the
+ * "open WeChat" link, and, for a browser login, the way back to the client.
+ */
+import { Hono } from 'hono';
+import { bridge, type AppContext, type AppEnv } from '../context';
+import { loginPath } from '../paths';
+import { findApproval } from '../store/approvals';
+import { findClient } from '../store/clients';
+import { isUniqueViolation } from '../store/db';
+import { claimStatement } from '../store/single-use';
+import { issueAuthorizationCode } from '../tokens/authorization-code';
+import { pickLocale } from '../ui/i18n';
+import { LoginPage } from '../ui/login-page';
+import { redirectWith } from '../web/authorization-response';
+import { errorPage, renderPage } from '../web/pages';
+import { pendingFor } from './pending';
+import { clearBrowserCookie, newSession } from './session';
+import { loginMiniProgram } from './wechat-apps';
+
+/** The mini program page that approves logins (examples/miniprogram). */
+export const MINI_PROGRAM_PAGE = 'pages/login/login';
+
+const expired = (c: AppContext) => errorPage(c, 'login_expired', 'this login has expired or belongs to another browser; start again from the application', 404);
+
+export const loginPages = new Hono<AppEnv>()
+  .get('/:id', async (c) => {
+    const context = bridge(c);
+    const login = await pendingFor(c, context);
+    if (!login) return expired(c);
+    const client = await findClient(context.db, login.clientId);
+    const app = client && loginMiniProgram(context.config, client);
+    if (!client || !app) return errorPage(c, 'server_error', 'no WeChat mini program is configured for this application', 500);
+    const locale = pickLocale(login.authorization?.uiLocales, c.req.header('Accept-Language'));
+    const base = loginPath(login.id);
+    const addOn = c.get('loginPageAddOn');
+    return renderPage(c, (nonce) =>
+      LoginPage({
+        locale,
+        loginId: login.id,
+        clientName: client.metadata.client_name ?? client.clientId,
+        mode: login.authorization ? 'authorization' : 'device',
+        userCode: login.authorization ? undefined : login.id,
+        qrUrl: `${base}/qr`,
+        openUrl: `${base}/open`,
+        statusUrl: `${base}/status`,
+        continueUrl: `${base}/continue`,
+        addOn: addOn?.({ locale, loginId: login.id, miniprogramAppid: app.appid, nonce }),
+        nonce,
+      }),
+    );
+  })
+  .get('/:id/continue', async (c) => {
+    const context = bridge(c);
+    const login = await pendingFor(c, context);
+    const request = login?.authorization;
+    if (!login || !request) return expired(c);
+    const answer = await findApproval(context.db, login.id);
+    if (!answer) return c.redirect(loginPath(login.id), 303);
+    const back = (result: Record<string, string | undefined>) => {
+      clearBrowserCookie(c, context, login.id);
+      return c.redirect(redirectWith(request.redirectUri, context.config.issuer, { ...result, state: request.state }), 302);
+    };
+    const { approval, subject } = answer;
+    if (!subject) return back({ error: 'access_denied', error_description: 'the user declined in WeChat' });
+
+    const who = { subject, authTime: approval.authTime, amr: ['wechat'] };
+    const session = await newSession(context, {
+      userId: subject.id,
+      wechatAppid: subject.wechat.appid,
+      wechatOpenid: subject.wechat.openid,
+      authTime: approval.authTime,
+      amr: who.amr.join(' '),
+    });
+    try {
+      // One approval, one way back: the session and the right to a code are written together, once.
+      await context.db.batch([claimStatement(context.db, `login:${login.id}`, null, context.now), session.statement]);
+    } catch (error) {
+      if (isUniqueViolation(error)) return errorPage(c, 'login_already_used', 'this login was already completed', 409);
+      throw error;
+    }
+    session.setCookie(c);
+    const code = await issueAuthorizationCode(context, { ...request, clientId: login.clientId, scopes: login.scopes }, who);
+    return back({ code });
+  })
+  .get('/:id/open', async (c) => {
+    const context = bridge(c);
+    const login = await pendingFor(c, context);
+    const client = login && (await findClient(context.db, login.clientId));
+    const app = client && loginMiniProgram(context.config, client);
+    if (!login || !app) return expired(c);
+    const scheme = await context.wechat().urlScheme(app, {
+      path: MINI_PROGRAM_PAGE,
+      query: `login=${login.id}`,
+      expireSeconds: Math.max(0, login.expiresAt - context.now),
+    });
+    c.header('Cache-Control', 'no-store');
+    return c.redirect(scheme, 302);
+  });
+
+/** The login's JSON and image endpoints, which the login page fetches. */
+export const loginResources = new Hono<AppEnv>()
+  .get('/:id/status', async (c) => {
+    const context = bridge(c);
+    const login = await pendingFor(c, context);
+    if (!login) return c.json({ error: 'login_not_found', error_description: 'no pending login has this id, or it expired' }, 404);
+    const answer = await findApproval(context.db, login.id);
+    return c.json({ status: answer ? (answer.approval.approved ? 'approved' : 'denied') : 'pending' });
+  })
+  .get('/:id/qr', async (c) => {
+    const context = bridge(c);
+    const login = await pendingFor(c, context);
+    const client = login && (await findClient(context.db, login.clientId));
+    const app = client && loginMiniProgram(context.config, client);
+    if (!login || !app) return c.json({ error: 'not_found', error_description: 'no such login' }, 404);
+    // wxa/getwxacodeunlimit: the scene is the login id, which is why ids are at most 32 characters.
+    const png = await context.wechat().miniProgramCode(app, { scene: login.id, page: MINI_PROGRAM_PAGE });
+    return c.body(png, 200, { 'Content-Type': 'image/png', 'Cache-Control': `private, max-age=${context.config.ttl.pendingLogin}` });
+  });

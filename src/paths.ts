@@ -1,0 +1,20 @@
+/** Endpoint paths, relative to the issuer. */
+export const PATHS = {
+  authorization: '/authorize',
+  token: '/token',
+  userinfo: '/userinfo',
+  jwks: '/jwks',
+  registration: '/register',
+  revocation: '/revoke',
+  introspection: '/introspect',
+  deviceAuthorization: '/device_authorization',
+  endSession: '/logout',
+  discovery: '/.well-known/openid-configuration',
+  /** Not in discovery: the pages of a pending login, the mini program's handoff, RFC 8628's verification_uri. */
+  login: '/login',
+  handoff: '/wechat/handoff',
+  deviceVerification: '/device',
+} as const;
+
+/** The page of a pending login, and the path its cookie is scoped to. */
+export const loginPath = (id: string) => `${PATHS.login}/${id}`;

@@ -1,0 +1,20 @@
+/** Authorization codes (RFC 6749 §4.1.2) in KV under `code:<SHA-256 of the code>`; D1 guards their single use. */
+import type { Scope, Subject } from '../types';
+import { getUnexpired, putExpiring } from './kv';
+
+export interface AuthorizationCode {
+  clientId: string;
+  redirectUri: string;
+  codeChallenge?: string;
+  nonce?: string;
+  scopes: Scope[];
+  /** The user as of the login, so that redeeming the code reads nothing else. */
+  subject: Subject;
+  authTime: number;
+  amr: string[];
+  expiresAt: number;
+}
+
+export const putAuthorizationCode = (kv: KVNamespace, hash: string, code: AuthorizationCode, now: number) =>
+  putExpiring(kv, `code:${hash}`, code, now);
+export const getAuthorizationCode = (kv: KVNamespace, hash: string, now: number) => getUnexpired<AuthorizationCode>(kv, `code:${hash}`, now);

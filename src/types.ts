@@ -1,0 +1,58 @@
+/**
+ * The vocabulary every layer shares: scopes and the claims they release,
+ * grant types, client metadata, and who a token speaks for. Types and
+ * constants only; the rules that use them live with their endpoints.
+ */
+
+/** Scopes and the user claims each releases (docs/protocol.md §7, OpenID Connect Core §5.4). */
+export const SCOPE_CLAIMS = {
+  openid: ['sub'],
+  profile: ['name', 'nickname', 'picture'],
+  phone: ['phone_number', 'phone_number_verified'],
+  wechat: ['wechat_appid', 'wechat_openid', 'wechat_unionid'],
+  offline_access: [],
+} as const satisfies Record<string, readonly string[]>;
+
+export type Scope = keyof typeof SCOPE_CLAIMS;
+
+export const SUPPORTED_SCOPES = Object.keys(SCOPE_CLAIMS) as Scope[];
+
+export const GRANT_TYPES = {
+  authorizationCode: 'authorization_code',
+  refreshToken: 'refresh_token',
+  tokenExchange: 'urn:ietf:params:oauth:grant-type:token-exchange',
+  deviceCode: 'urn:ietf:params:oauth:grant-type:device_code',
+} as const;
+
+export type GrantType = (typeof GRANT_TYPES)[keyof typeof GRANT_TYPES];
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type ApplicationType = 'web' | 'native';
+
+/** Registered client metadata (RFC 7591 §2), as stored and as the registration endpoint answers it. */
+export interface ClientMetadata {
+  redirect_uris: string[];
+  token_endpoint_auth_method: AuthMethod;
+  grant_types: GrantType[];
+  response_types: 'code'[];
+  application_type: ApplicationType;
+  client_name?: string;
+  post_logout_redirect_uris: string[];
+  /** The WeChat apps whose codes this client may exchange; absent: all of them. */
+  wechat_appids?: string[];
+}
+
+export interface Client {
+  clientId: string;
+  secretHash: string | null;
+  metadata: ClientMetadata;
+  issuedAt: number;
+}
+
+/** Who a token speaks for: the user, and the WeChat identity they logged in with. */
+export interface Subject {
+  id: string;
+  phoneNumber: string | null;
+  nickname: string | null;
+  picture: string | null;
+  wechat: { appid: string; openid: string; unionid: string | null };
+}

@@ -1,0 +1,21 @@
+/**
+ * The JSON side of the app: endpoints that clients, the mini program and
+ * servers call. Answers are never cached unless a handler says so
+ * (discovery, JWKS), and errors are the JSON of RFC 6749 §5.2.
+ */
+import type { ErrorHandler, MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../context';
+import { asOAuthError } from '../errors';
+
+/** RFC 6749 §5.1: responses with tokens or credentials are not to be stored. */
+export const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  if (c.res.headers.has('Cache-Control')) return;
+  c.res.headers.set('Cache-Control', 'no-store');
+  c.res.headers.set('Pragma', 'no-cache');
+};
+
+export const jsonError: ErrorHandler<AppEnv> = (thrown, c) => {
+  const error = asOAuthError(thrown);
+  return c.json(error.toJSON(), error.status, error.headers);
+};
