@@ -1,4 +1,4 @@
-// Signing keys for the provider: a private JWKS, newest key first (SPEC.md §2).
+// Signing keys for the provider: a private JWKS, newest key first (docs/protocol.md §2).
 import { exportJWK, generateKeyPair } from 'jose';
 
 /** A new private JWK with `kid`, `alg` and `use`, ready to publish. */

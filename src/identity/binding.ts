@@ -1,5 +1,5 @@
 /**
- * Who a WeChat login is (SPEC.md §7), decided as a pure function of what D1
+ * Who a WeChat login is (docs/protocol.md §7), decided as a pure function of what D1
  * already knows. The rules, in order:
  *   1. an (appid, openid) seen before is that user;
  *   2. else a known unionid binds the new openid to its user;

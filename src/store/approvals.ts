@@ -1,4 +1,4 @@
-/** The mini program's answers to pending logins (SPEC.md §5), at most one per login id. */
+/** The mini program's answers to pending logins (docs/protocol.md §5), at most one per login id. */
 import { eq } from 'drizzle-orm';
 import type { Subject } from '../types';
 import type { Db } from './db';

@@ -1,5 +1,5 @@
 /**
- * Identity bindings in D1 (SPEC.md §7). Reads what is known in one round
+ * Identity bindings in D1 (docs/protocol.md §7). Reads what is known in one round
  * trip, lets src/identity/binding.ts decide, then writes the plan in one
  * batch (a transaction). Unique keys on (appid, openid), unionid and
  * phone_number make a concurrent first login fail its batch instead of

@@ -109,7 +109,7 @@ export const singleUses = sqliteTable('single_uses', {
   usedAt: integer('used_at').notNull(),
 });
 
-/** The mini program's answer to a pending login (SPEC.md §5): at most one per login id. */
+/** The mini program's answer to a pending login (docs/protocol.md §5): at most one per login id. */
 export const loginApprovals = sqliteTable('login_approvals', {
   loginId: text('login_id').primaryKey(),
   approved: integer('approved', { mode: 'boolean' }).notNull(),

@@ -1,5 +1,5 @@
 /**
- * Plain pages: the authorization endpoint's HTML errors (SPEC.md §8: unknown
+ * Plain pages: the authorization endpoint's HTML errors (docs/protocol.md §8: unknown
  * client, unregistered redirect_uri), "signed out", "return to your device",
  * and the logout confirmation (OpenID Connect RP-Initiated Logout §2).
  */

@@ -1,5 +1,5 @@
 /**
- * Token exchange of a mobile app's SendAuth code (SPEC.md §4) while WeChat
+ * Token exchange of a mobile app's SendAuth code (docs/protocol.md §4) while WeChat
  * fails: sns/oauth2/access_token (the code exchange) and sns/userinfo (the
  * profile, with scope profile).
  */

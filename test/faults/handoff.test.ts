@@ -1,5 +1,5 @@
 /**
- * The mini program approving a browser login, POST /wechat/handoff (SPEC.md
+ * The mini program approving a browser login, POST /wechat/handoff (docs/protocol.md
  * §5), while WeChat fails: sns/jscode2session, cgi-bin/stable_token and
  * wxa/business/getuserphonenumber. A failed approval leaves the login
  * pending, and approvable with new codes.

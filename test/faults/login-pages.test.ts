@@ -1,5 +1,5 @@
 /**
- * A pending login's ways into the mini program (SPEC.md §5) while WeChat
+ * A pending login's ways into the mini program (docs/protocol.md §5) while WeChat
  * fails: the mini program code, GET /login/<id>/qr (wxa/getwxacodeunlimit),
  * and the "open WeChat" link, GET /login/<id>/open (wxa/generatescheme), each
  * after cgi-bin/stable_token. Failures are clean JSON errors, never the

@@ -1,6 +1,6 @@
 /**
  * Token exchange of a mini program's wx.login code with a getPhoneNumber code
- * (SPEC.md §4) while WeChat fails: sns/jscode2session (the code exchange),
+ * (docs/protocol.md §4) while WeChat fails: sns/jscode2session (the code exchange),
  * cgi-bin/stable_token (the access token) and wxa/business/getuserphonenumber
  * (the phone code exchange); and the stable token refreshed once, not stormed.
  */

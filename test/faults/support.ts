@@ -122,7 +122,7 @@ export async function expectError(response: Response, expected: Exclude<Expected
   if (expected.status === 503) expect(response.headers.get('Retry-After')).toMatch(/^\d+$/);
 }
 
-/** The faults of WECHAT.md, and the named faults of the sandbox. */
+/** The faults of docs/wechat.md, and the named faults of the sandbox. */
 export const ERRCODE_FAULTS = [-1, 45011, 40029, 40163, 40226, 42001, 40001] as const;
 export const TRANSPORT_FAULTS = ['timeout', 'http_500', 'http_502', 'malformed_json', 'slow'] as const;
 export const ALL_FAULTS: readonly SandboxFault[] = [...ERRCODE_FAULTS, ...TRANSPORT_FAULTS];

@@ -2,7 +2,7 @@
  * Hostile input at the endpoints a browser visits: the authorization
  * endpoint (GET and POST), RP-initiated logout, a pending login's pages,
  * the device verification page, discovery and the JWKS. Before the client
- * and redirect_uri are known good, errors are HTML pages (SPEC.md §8);
+ * and redirect_uri are known good, errors are HTML pages (docs/protocol.md §8);
  * after, they go back to the client; never to anywhere else.
  */
 import fc from 'fast-check';

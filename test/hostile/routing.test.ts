@@ -14,7 +14,7 @@ beforeAll(async () => {
   world = await makeWorld();
 });
 
-/** Every route of SPEC.md and the methods it answers (HEAD goes with GET). */
+/** Every route of docs/protocol.md and the methods it answers (HEAD goes with GET). */
 const ROUTES: Record<string, readonly string[]> = {
   '/.well-known/openid-configuration': ['GET'],
   '/jwks': ['GET'],
@@ -33,6 +33,7 @@ const ROUTES: Record<string, readonly string[]> = {
   '/device_authorization': ['POST'],
   '/device': ['GET'],
   '/logout': ['GET', 'POST'],
+  '/logout/confirm': ['POST'],
   '/sandbox/wechat/codes': ['POST'],
 };
 /** CORS preflights (OPTIONS) are answered on the endpoints browsers call across origins. */

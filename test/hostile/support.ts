@@ -120,7 +120,7 @@ export async function expectJsonError(
   return body as { error: string; error_description?: string };
 }
 
-/** An error page for a person (SPEC.md §8): HTML, a 4xx, and no redirect anywhere. */
+/** An error page for a person (docs/protocol.md §8): HTML, a 4xx, and no redirect anywhere. */
 export async function expectHtmlError(response: Response, statuses: readonly number[], what = ''): Promise<void> {
   const text = await response.clone().text();
   const context = `${what} → ${response.status} ${response.headers.get('Location') ?? ''} ${text.slice(0, 200)}`;

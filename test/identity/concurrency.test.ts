@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { claimsOf, exchange, MINIPROGRAM_CODE, APP_CODE, mint, register, uniqueId } from '../support/oidc';
 
-describe('concurrent first logins (SPEC.md §7)', () => {
+describe('concurrent first logins (docs/protocol.md §7)', () => {
   it('make one user for one unionid, whichever apps the codes come from', async () => {
     const client = await register();
     const unionid = uniqueId('u');

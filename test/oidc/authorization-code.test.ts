@@ -6,7 +6,7 @@ import { call, claimsOf, ISSUER, register } from '../support/oidc';
 const userinfoStatus = async (accessToken: string) =>
   (await call('/userinfo', { headers: { Authorization: `Bearer ${accessToken}` } })).status;
 
-describe('authorization endpoint: requests it cannot redirect (SPEC.md §8)', () => {
+describe('authorization endpoint: requests it cannot redirect (docs/protocol.md §8)', () => {
   it.each([
     ['an unknown client', { client_id: 'nobody' }],
     ['no client_id', { client_id: '' }],
@@ -82,7 +82,7 @@ describe('authorization endpoint: errors sent back to the client (RFC 6749 §4.1
   });
 });
 
-describe('the login page (SPEC.md §5)', () => {
+describe('the login page (docs/protocol.md §5)', () => {
   it('carries the pending login id and is served with strict headers, to the browser that started it only', async () => {
     const client = await register(webClientMetadata);
     const browser = new Browser();

@@ -2,8 +2,8 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { call, claimsOf, ISSUER, login, register } from '../support/oidc';
 
-describe('discovery (SPEC.md §2)', () => {
-  it('publishes the endpoints and capabilities of SPEC.md §2, cacheably', async () => {
+describe('discovery (docs/protocol.md §2)', () => {
+  it('publishes the endpoints and capabilities of docs/protocol.md §2, cacheably', async () => {
     const response = await call('/.well-known/openid-configuration');
     expect(response.status).toBe(200);
     expect(response.headers.get('Cache-Control')).toMatch(/max-age=\d+/);

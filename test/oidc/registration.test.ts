@@ -11,7 +11,7 @@ const registerRaw = (body: unknown, token: string | null = REGISTRATION_TOKEN, t
 
 const clientCount = async () => (await env.DB.prepare('SELECT count(*) AS n FROM clients').first<{ n: number }>())!.n;
 
-describe('dynamic client registration (RFC 7591, SPEC.md §3)', () => {
+describe('dynamic client registration (RFC 7591, docs/protocol.md §3)', () => {
   it('refuses a request without the initial access token, or with a wrong one', async () => {
     const before = await clientCount();
     for (const token of [null, 'wrong-token']) {

@@ -3,8 +3,8 @@ import {
   APP_CODE, basic, call, claimsOf, counts, exchange, ISSUER, login, MINIPROGRAM_CODE, mint, postForm, register, TOKEN_EXCHANGE, uniqueId,
 } from '../support/oidc';
 
-describe('token exchange of WeChat codes (RFC 8693, SPEC.md §4)', () => {
-  it('exchanges a mobile app code for the tokens of SPEC.md §4 with the claims of §7', async () => {
+describe('token exchange of WeChat codes (RFC 8693, docs/protocol.md §4)', () => {
+  it('exchanges a mobile app code for the tokens of docs/protocol.md §4 with the claims of §7', async () => {
     const client = await register();
     const openid = uniqueId('o');
     const unionid = uniqueId('u');

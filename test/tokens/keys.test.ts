@@ -8,7 +8,7 @@ async function privateJwk(alg: 'RS256' | 'ES256', kid: string): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
 }
 
-describe('signing keys (SPEC.md §2)', () => {
+describe('signing keys (docs/protocol.md §2)', () => {
   it('signs with the newest (first) key, ES256 as well as RS256, and publishes every key', async () => {
     const source = JSON.stringify({ keys: [await privateJwk('ES256', 'new'), await privateJwk('RS256', 'old')] });
     const keys = await getKeySet(source);

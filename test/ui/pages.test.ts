@@ -24,7 +24,7 @@ const props = (overrides: Partial<LoginPageProps> = {}): LoginPageProps => ({
 
 const attribute = (html: string, name: string) => [...html.matchAll(new RegExp(`\\s${name}="([^"]*)"`, 'g'))].map((m) => m[1]);
 
-describe('LoginPage (SPEC.md §5)', () => {
+describe('LoginPage (docs/protocol.md §5)', () => {
   it('is a complete document in the chosen language, carrying the pending login id', async () => {
     const html = await render(LoginPage(props()));
     expect(html.startsWith('<!doctype html>')).toBe(true);

@@ -13,7 +13,7 @@ async function pendingLogin() {
   return startLogin(new Browser(), authorizeUrl(client));
 }
 
-describe('POST /wechat/handoff (SPEC.md §5)', () => {
+describe('POST /wechat/handoff (docs/protocol.md §5)', () => {
   it('approves a pending login once; a second approval is 409 and spends no WeChat code', async () => {
     const loginId = await pendingLogin();
     const first = await approve(loginId);

@@ -2,9 +2,9 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { sandboxRoutes } from '../../src/sandbox';
 import { sandboxApi } from '../../src/sandbox/wechat-api';
-import { APP, MINI, MINI2, mint, mintRequest } from './helpers';
+import { APP, MINI, MINI2, mint, mintRequest } from '../wechat/helpers';
 
-// POST /sandbox/wechat/codes (SPEC.md §6)
+// POST /sandbox/wechat/codes (docs/protocol.md §6)
 describe('minting sandbox codes', () => {
   it('defaults to the first configured app of the kind', async () => {
     expect((await mint({ kind: 'app' })).appid).toBe(APP.appid);
