@@ -1,7 +1,7 @@
 /**
  * Signing keys (docs/protocol.md §2): a private JWKS from configuration, newest key
  * first. The newest signs; every key is published so tokens signed before a
- * rotation still verify. Keys are imported once per isolate.
+ * rotation still verify. Keys are imported once per isolate (see `cached`).
  */
 import { createLocalJWKSet, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
 
@@ -29,17 +29,21 @@ const PUBLIC_MEMBERS: Record<SigningAlg, readonly string[]> = {
   ES256: ['kty', 'crv', 'x', 'y'],
 };
 
-let cached: { source: string; keys: Promise<KeySet> } | undefined;
+/**
+ * The imported key set of one SIGNING_KEYS value, kept once settled. Never a
+ * pending promise: workerd ties a promise to the request that created it, and
+ * a request awaiting a promise another request created may not resume until
+ * some later event wakes the isolate (or never, if that request is canceled).
+ */
+let cached: { source: string; keys: KeySet } | undefined;
 
-export function getKeySet(source: string): Promise<KeySet> {
-  if (cached?.source !== source) {
-    const keys = importKeySet(source);
-    cached = { source, keys };
-    // A bad key set must not stay cached: the next request tries again.
-    keys.catch(() => {
-      if (cached?.keys === keys) cached = undefined;
-    });
-  }
+export async function getKeySet(source: string): Promise<KeySet> {
+  if (cached?.source === source) return cached.keys;
+  // Concurrent first requests may each import (it is cheap); the first to finish is
+  // kept, so every request then signs with and publishes the same objects. A bad key
+  // set throws here, for every request, and is never cached.
+  const keys = await importKeySet(source);
+  if (cached?.source !== source) cached = { source, keys };
   return cached.keys;
 }
 

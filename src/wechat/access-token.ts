@@ -23,14 +23,30 @@ const REFRESH_MARGIN = 300;
 
 /**
  * A burst of callers after expiry makes one call per isolate, not a storm:
- * one fetch per appid is in flight at a time (`inflight`), and a caller
- * whose cache read was already stale when another caller's fetch completed
- * takes that fetch's token (`latest`) instead of starting one more. The
+ * one caller per appid fetches (`refreshing` notes since when), and the
+ * others wait for its outcome (`latest`, or `failures` when it failed). A
+ * caller whose cache read was already stale when another caller's fetch
+ * completed takes that fetch's outcome too instead of starting one more. The
  * generation (`mark`) says which fetches completed after a caller looked.
+ *
+ * Only settled values are shared, never a pending promise: workerd ties a
+ * promise to the request that created it, and a request awaiting a promise
+ * another request created may not resume until some later event wakes the
+ * isolate, or ever if that request is canceled mid-fetch. So waiters poll
+ * these maps on their own timers, and take over the fetch when the one they
+ * wait for has had all the time it may take (its request may be gone).
  */
-const inflight = new Map<string, Promise<string>>();
+const refreshing = new Map<string, { since: number }>();
 const latest = new Map<string, CachedToken & { generation: number }>();
+const failures = new Map<string, { error: unknown; generation: number }>();
 let generations = 0;
+
+/** How often a waiting caller looks for the outcome of the fetch it waits for. */
+const POLL_MS = 10;
+/** Beyond the fetch's own timeouts: the KV write of the new token. */
+const STORE_SLACK_MS = 1_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class StableTokens {
   constructor(
@@ -40,7 +56,7 @@ export class StableTokens {
 
   /** Take before reading the cache: fetches completed since have a greater generation. */
   mark(app: WeChatApp): number {
-    return latest.get(app.appid)?.generation ?? 0;
+    return Math.max(latest.get(app.appid)?.generation ?? 0, failures.get(app.appid)?.generation ?? 0);
   }
 
   async get(app: WeChatApp, mark = this.mark(app)): Promise<string> {
@@ -60,17 +76,30 @@ export class StableTokens {
     return this.fetch(app, mark, refused);
   }
 
-  private fetch(app: WeChatApp, mark: number, refused?: string): Promise<string> {
-    const newer = latest.get(app.appid);
-    if (newer && newer.generation > mark && newer.token !== refused && newer.refreshAt > Date.now()) {
-      return Promise.resolve(newer.token);
+  private async fetch(app: WeChatApp, mark: number, refused?: string): Promise<string> {
+    // A fetch takes at most two attempts under the timeout, the pause between them, and the store.
+    const longest = 2 * this.http.timeoutMs + this.http.retryDelayMs + STORE_SLACK_MS;
+    for (;;) {
+      const newer = latest.get(app.appid);
+      if (newer && newer.generation > mark && newer.token !== refused && newer.refreshAt > Date.now()) return newer.token;
+      const failed = failures.get(app.appid);
+      if (failed && failed.generation > mark) throw failed.error;
+      const fetching = refreshing.get(app.appid);
+      if (!fetching || Date.now() - fetching.since > longest) break;
+      await sleep(POLL_MS);
     }
-    let pending = inflight.get(app.appid);
-    if (!pending) {
-      pending = this.fetchAndStore(app).finally(() => inflight.delete(app.appid));
-      inflight.set(app.appid, pending);
+    // Checked and claimed with no await in between: one caller of this isolate fetches.
+    const mine = { since: Date.now() };
+    refreshing.set(app.appid, mine);
+    try {
+      return await this.fetchAndStore(app);
+    } catch (error) {
+      failures.set(app.appid, { error, generation: ++generations });
+      throw error;
+    } finally {
+      // Unless a waiter took over from this fetch meanwhile: then the note is that waiter's.
+      if (refreshing.get(app.appid) === mine) refreshing.delete(app.appid);
     }
-    return pending;
   }
 
   private async fetchAndStore(app: WeChatApp): Promise<string> {
