@@ -70,6 +70,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export interface StartOptions {
   /** Content of the secrets file before the start, as a developer's own `.dev.vars` would be. */
   devVars?: string;
+  /**
+   * The path polled until the provider answers (default: discovery). Whatever it touches
+   * is warm before the test's own first request; a path nothing is cached for leaves the
+   * isolate cold.
+   */
+  probe?: string;
 }
 
 export async function startProvider(options: StartOptions = {}): Promise<Provider> {
@@ -109,7 +115,7 @@ export async function startProvider(options: StartOptions = {}): Promise<Provide
     })());
 
   try {
-    await waitUntilServing(issuer, () => exited, () => log, STARTUP_MS);
+    await waitUntilServing(`${issuer}${options.probe ?? '/.well-known/openid-configuration'}`, () => exited, () => log, STARTUP_MS);
   } catch (error) {
     await stop();
     throw new Error(`${(error as Error).message}\n--- provider output ---\n${log}`);
@@ -127,15 +133,14 @@ export async function startProvider(options: StartOptions = {}): Promise<Provide
   };
 }
 
-/** Any HTTP answer at the discovery URL means the worker is up; the tests judge its content. */
+/** Any HTTP answer at `url` means the worker is up; the tests judge its content. */
 async function waitUntilServing(
-  issuer: string,
+  url: string,
   exited: () => string | undefined,
   output: () => string,
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const url = `${issuer}/.well-known/openid-configuration`;
   for (;;) {
     const status = exited();
     if (status) throw new Error(`the provider ${status} before serving`);
