@@ -8,7 +8,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, expect, it } from 'vitest';
-import type { WeChatEnv } from '../../src/wechat';
+import type { Env } from '../../src/config';
 import { call, MINIPROGRAM_CODE, register, type RegisteredClient, uniqueId } from '../support/oidc';
 import { callsFrom, forgetStableToken, inject, MINI_APPID, mint, PATHS, useFaults } from './support';
 
@@ -22,7 +22,7 @@ const BOUND_MS = 8_000;
 let client: RegisteredClient;
 beforeAll(async () => {
   client = await register();
-  (env as unknown as WeChatEnv).WECHAT_TIMEOUT_MS = String(TIMEOUT_MS);
+  (env as Env).WECHAT_TIMEOUT_MS = String(TIMEOUT_MS);
 });
 
 /** A token exchange of a mini program code with a phone code: it needs the stable access token. */
