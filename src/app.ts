@@ -74,7 +74,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   api(PATHS.login, loginResources);
   for (const [path, routes] of options.apiRoutes ?? []) api(path, routes);
 
-  const pages = audience(app, [formTargets, pageHeaders], pageError);
+  const pages = audience(app, [noStore, formTargets, pageHeaders], pageError);
   pages(PATHS.authorization, authorization);
   pages(PATHS.login, loginPages);
   pages(PATHS.endSession, endSession);

@@ -95,7 +95,6 @@ export const loginPages = new Hono<AppEnv>()
       query: `login=${login.id}`,
       expireSeconds: Math.max(0, login.expiresAt - context.now),
     });
-    c.header('Cache-Control', 'no-store');
     return c.redirect(scheme, 302);
   });
 

@@ -1,13 +1,16 @@
 /**
  * The JSON side of the app: endpoints that clients, the mini program and
- * servers call. Answers are never cached unless a handler says so
- * (discovery, JWKS), and errors are the JSON of RFC 6749 §5.2.
+ * servers call. Errors are the JSON of RFC 6749 §5.2.
  */
 import type { ErrorHandler, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context';
 import { asOAuthError } from '../errors';
 
-/** RFC 6749 §5.1: responses with tokens or credentials are not to be stored. */
+/**
+ * Nothing either audience answers is stored unless its handler says so
+ * (discovery, JWKS, a login's mini program code): RFC 6749 §5.1 for tokens
+ * and credentials, and a page of a login is one person's.
+ */
 export const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   if (c.res.headers.has('Cache-Control')) return;

@@ -71,8 +71,7 @@ export async function renderPage(c: AppContext, render: (nonce: string) => Rende
   // hono's NONCE sets the nonce before the handler runs; a page outside pageHeaders would have none.
   const nonce = c.get('secureHeadersNonce');
   if (!nonce) throw new Error('a page must be served under pageHeaders');
-  const body = await (await render(nonce)).toString();
-  return c.html(body, status, { 'Cache-Control': 'no-store' });
+  return c.html(await (await render(nonce)).toString(), status);
 }
 
 /** An error a person sees (before a redirect can be trusted, errors are shown, never redirected). */
