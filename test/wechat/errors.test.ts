@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toOAuthError, WeChatFailure } from '../../src/wechat/errcodes';
 import { MINI, callsFrom, client, faulty, mint, oauthError, pathOf } from './helpers';
 
-// How WeChat's answers become OAuth errors (WECHAT.md "Error codes").
+// How WeChat's answers become OAuth errors (docs/wechat.md "Errcodes"); the pure table is errcodes.test.ts.
 describe('errcode mapping of a code exchange', () => {
   it.each([
     [40029, 'invalid_grant', 400],
