@@ -79,7 +79,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   pages(PATHS.login, loginPages);
   pages(PATHS.endSession, endSession);
   // The logout confirmation is this site's own form: a cross-site post of it is forgery.
-  pages(`${PATHS.endSession}/confirm`, endSessionConfirmation, ownFormOnly);
+  pages(PATHS.endSessionConfirmation, endSessionConfirmation, ownFormOnly);
   pages(PATHS.deviceVerification, deviceVerification);
 
   app.notFound((c) => c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404));

@@ -10,7 +10,8 @@ export const PATHS = {
   deviceAuthorization: '/device_authorization',
   endSession: '/logout',
   discovery: '/.well-known/openid-configuration',
-  /** Not in discovery: the pages of a pending login, the mini program's handoff, RFC 8628's verification_uri. */
+  /** Not in discovery: logout's confirmation form, the pages of a pending login, the mini program's handoff, RFC 8628's verification_uri. */
+  endSessionConfirmation: '/logout/confirm',
   login: '/login',
   handoff: '/wechat/handoff',
   deviceVerification: '/device',

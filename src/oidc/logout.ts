@@ -50,7 +50,7 @@ async function logout(c: AppContext, confirmed: boolean) {
     // The confirming POST is redirected to the client: CSP form-action must allow where it goes.
     if (redirect) allowFormTarget(c, formTarget(redirect));
     const hiddenFields = Object.fromEntries(params);
-    return renderPage(c, (nonce) => LogoutConfirmPage({ locale, action: `${PATHS.endSession}/confirm`, hiddenFields, nonce }));
+    return renderPage(c, (nonce) => LogoutConfirmPage({ locale, action: PATHS.endSessionConfirmation, hiddenFields, nonce }));
   }
 
   const cookie = sessionCookieValue(c);
