@@ -88,8 +88,8 @@ export function redirectUriProblem(uri: string, applicationType: ApplicationType
   if (applicationType === 'web') return 'web clients must use https';
   // RFC 8252 §7.1: private-use schemes are reverse domain names, e.g. com.example.app:/callback.
   const scheme = url.protocol.slice(0, -1);
+  // A reverse domain name has a dot, so javascript:, data:, vbscript: and file: never pass.
   if (!scheme.includes('.')) return 'a private-use scheme must be a reverse domain name (RFC 8252 §7.1)';
-  if (['javascript', 'data', 'vbscript', 'file'].includes(scheme)) return 'scheme not allowed';
   return undefined;
 }
 
