@@ -3,7 +3,9 @@
  * already knows. The rules, in order:
  *   1. an (appid, openid) seen before is that user;
  *   2. else a known unionid binds the new openid to its user;
- *   3. else a verified phone number binds it to the user with that number;
+ *   3. else a verified phone number binds it to the user with that number,
+ *      unless another WeChat account has claimed that user (phone numbers
+ *      are recycled: the login is then somebody new);
  *   4. else a new user.
  * Two existing users are never merged: a unionid or phone number that
  * already belongs to someone else is simply not attached.
@@ -21,7 +23,12 @@ export interface KnownUser {
 export interface Known {
   identity?: { user: KnownUser; unionid: string | null };
   byUnionid?: KnownUser;
-  byPhone?: KnownUser;
+  /**
+   * The user with the login's phone number. `claimed`: another WeChat account
+   * already holds that user (an openid in the login's app, or another
+   * unionid), so the number, which WeChat recycles, proves nothing about them.
+   */
+  byPhone?: KnownUser & { claimed?: boolean };
 }
 
 /** The writes that make D1 agree with the decision; each guarded by a unique constraint. */
@@ -39,7 +46,8 @@ export interface BindingPlan {
 }
 
 export function planBinding(login: WeChatIdentity, known: Known, newUserId: string): BindingPlan {
-  const matched = known.identity?.user ?? (login.unionid ? known.byUnionid : undefined) ?? (login.phoneNumber ? known.byPhone : undefined);
+  const phoneUser = login.phoneNumber && known.byPhone && !known.byPhone.claimed ? toKnownUser(known.byPhone) : undefined;
+  const matched = known.identity?.user ?? (login.unionid ? known.byUnionid : undefined) ?? phoneUser;
   const base: KnownUser = matched ?? { id: newUserId, phoneNumber: null, nickname: null, picture: null };
 
   const unionidFree = login.unionid !== undefined && (!known.byUnionid || known.byUnionid.id === base.id);
@@ -61,3 +69,5 @@ export function planBinding(login: WeChatIdentity, known: Known, newUserId: stri
     updateProfile,
   };
 }
+
+const toKnownUser = ({ id, phoneNumber, nickname, picture }: KnownUser): KnownUser => ({ id, phoneNumber, nickname, picture });

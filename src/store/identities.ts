@@ -5,7 +5,7 @@
  * phone_number make a concurrent first login fail its batch instead of
  * creating a second user; it then reads again and finds the winner.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { planBinding, type Known, type KnownUser } from '../identity/binding';
 import type { WeChatIdentity } from '../wechat';
 import { randomId } from '../crypto';
@@ -33,13 +33,23 @@ async function readKnown(db: Db, login: WeChatIdentity): Promise<Known> {
       .from(wechatUnionids)
       .innerJoin(users, eq(users.id, wechatUnionids.userId))
       .where(eq(wechatUnionids.unionid, login.unionid ?? NO_MATCH)),
-    db.select(userColumns).from(users).where(eq(users.phoneNumber, login.phoneNumber ?? NO_MATCH)),
+    db
+      .select({
+        ...userColumns,
+        // Held by another WeChat account: an openid in this app (it is not this one, or the
+        // first query would have found it), or a unionid that is not this login's.
+        claimed: sql<number>`EXISTS (SELECT 1 FROM ${wechatIdentities} WHERE ${wechatIdentities.userId} = ${users.id} AND ${wechatIdentities.appid} = ${login.appid})
+          OR EXISTS (SELECT 1 FROM ${wechatUnionids} WHERE ${wechatUnionids.userId} = ${users.id} AND ${wechatUnionids.unionid} IS NOT ${login.unionid ?? null})`.as('claimed'),
+      })
+      .from(users)
+      .where(eq(users.phoneNumber, login.phoneNumber ?? NO_MATCH)),
   ]);
   const found = identity[0];
+  const phoneUser = byPhone[0];
   return {
     identity: found && { user: withoutUnionid(found), unionid: found.unionid },
     byUnionid: byUnionid[0],
-    byPhone: byPhone[0],
+    byPhone: phoneUser && { ...phoneUser, claimed: phoneUser.claimed === 1 },
   };
 }
 

@@ -113,6 +113,8 @@ describe.each<[string, Row[]]>([
       ['with a new unionid, recorded for that user', { phoneNumber: P_A, unionid: 'u9' }, { byPhone: alice }, plan(alice, { createIdentity: true, identityUnionid: 'u9', createUnionid: true })],
       ['with a profile, which updates that user', { phoneNumber: P_C, nickname: 'C2' }, { byPhone: carol }, plan({ ...carol, nickname: 'C2' }, { createIdentity: true, updateProfile: true })],
       ['only when the login carries a number', {}, { byPhone: alice }, plan(fresh, { createUser: true, createIdentity: true })],
+      ['not when another openid of the same app holds that user (the number was recycled)', { phoneNumber: P_A }, { byPhone: { ...alice, claimed: true } }, plan(fresh, { createUser: true, createIdentity: true })],
+      ['not when another unionid holds that user, and the newcomer gets no number of someone else', { phoneNumber: P_A, unionid: 'u9' }, { byPhone: { ...alice, claimed: true } }, plan(fresh, { createUser: true, createIdentity: true, identityUnionid: 'u9', createUnionid: true })],
     ],
   ],
   [

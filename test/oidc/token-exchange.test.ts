@@ -84,6 +84,22 @@ describe('token exchange of WeChat codes (RFC 8693, docs/protocol.md §4)', () =
     expect(claimsOf(second.id_token!).sub).toBe(claimsOf(first.id_token!).sub);
   });
 
+  it.each([
+    ['another openid in the same mini program (one WeChat account has one openid per app)', { appid: 'wx0000000000mini01' }, {}],
+    ['another unionid', { appid: 'wx0000000000mini02', unionid: 'u-recycled-2' }, { unionid: 'u-recycled-1' }],
+  ])('does not bind a recycled phone number to a user another WeChat account holds: %s', async (_, second, first) => {
+    const client = await register();
+    const number = `+86137${String(Date.now()).slice(-8)}`;
+    const phoneCode = async (appid: string) => (await mint({ kind: 'phone', phone: number, appid })).code;
+    const owner = await login(client, { kind: 'miniprogram', ...first }, { wechat_phone_code: await phoneCode('wx0000000000mini01') });
+    const newcomer = await login(client, { kind: 'miniprogram', ...second }, { wechat_phone_code: await phoneCode(second.appid) });
+    const [ownerClaims, newcomerClaims] = [claimsOf(owner.id_token!), claimsOf(newcomer.id_token!)];
+    expect(newcomerClaims.sub).not.toBe(ownerClaims.sub);
+    // The number stays with its first holder: two people are never merged, nor is a user's number taken silently.
+    expect(ownerClaims.phone_number).toBe(number);
+    expect(newcomerClaims.phone_number).toBeUndefined();
+  });
+
   it('refuses a snapshot (virtual) user, writing nothing', async () => {
     const client = await register();
     for (const kind of ['app', 'miniprogram'] as const) {
