@@ -42,8 +42,12 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 const STARTUP_MS = 180_000;
 /** One readiness probe: wrangler's proxy holds the first requests until the worker is loaded. */
 const PROBE_MS = 15_000;
-/** Starts that lost a port to another process before wrangler could bind it are tried again. */
-const MAX_STARTS = 4;
+/**
+ * Starts that lost a port to another process before wrangler could bind it are tried again.
+ * Such a start fails within seconds; several `wrangler dev` starting and stopping at once on
+ * one machine (parallel CI jobs) can make it happen more than once in a row.
+ */
+const MAX_STARTS = 8;
 
 /** Whether `host:port` can be listened on right now (an absent address family counts as free). */
 function canListen(port: number, host: string): Promise<boolean> {
@@ -171,7 +175,8 @@ async function startOnce(options: StartOptions): Promise<Provider> {
     await stop(); // also lets the last of the output arrive
     const message = `${(error as Error).message}\n--- provider output ---\n${log}`;
     // wrangler's own words for EADDRINUSE, on the HTTP port or the inspector port.
-    if (exitedByItself && /Address already in use|EADDRINUSE/i.test(log)) throw new PortTaken(message);
+    const taken = exitedByItself && /Address already in use \(([^)]*)\)|EADDRINUSE/i.exec(log);
+    if (taken) throw new PortTaken(`${taken[1] ?? 'an address'} was taken before wrangler could bind it\n${message}`);
     throw new Error(message);
   }
 
