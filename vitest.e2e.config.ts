@@ -9,7 +9,10 @@ export default defineConfig({
     environment: 'node',
     // One provider (wrangler + workerd) at a time keeps the machine calm and the logs readable.
     fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 90_000,
+    // Generous: every wait inside the tests ends on its condition, these only stop a hang.
+    // A test's browser waits are up to a minute each (WAIT_MS); a beforeAll starts a
+    // provider (up to 3 minutes a start, repeated if another process took a port).
+    testTimeout: 300_000,
+    hookTimeout: 600_000,
   },
 });

@@ -34,7 +34,7 @@ import { NodeCrypto, NodeRequestor } from '@openid/appauth/built/node_support/in
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { launchBrowser, type Browser } from './support/browser.ts';
+import { launchBrowser, WAIT_MS, type Browser } from './support/browser.ts';
 import { approveLogin } from './support/mini-program.ts';
 import { startProvider, type Provider } from './support/provider.ts';
 
@@ -81,8 +81,12 @@ class LoopbackRedirect {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/callback`;
   }
 
-  /** The next redirect to /callback; fails rather than hangs if the browser never comes back. */
-  next(timeoutMs = 20_000): Promise<URLSearchParams> {
+  /**
+   * The next redirect to /callback; fails rather than hangs if the browser never comes back.
+   * The deadline covers the whole authorization (opening the page, the user's part, the
+   * page's next status poll), so it is the browser's generous one.
+   */
+  next(timeoutMs = WAIT_MS * 2): Promise<URLSearchParams> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no redirect to ${this.redirectUri} within ${timeoutMs / 1000} s`)), timeoutMs);
       this.waiting = (query) => {

@@ -20,8 +20,9 @@ async function discover(issuer: string): Promise<Record<string, unknown>> {
   return (await response.json()) as Record<string, unknown>;
 }
 
-// Each test starts its own provider, up to a minute on a slow machine.
-describe('npm start (SPEC.md §1)', { timeout: 120_000 }, () => {
+// Each test starts its own provider (startProvider waits up to 3 minutes for it on a loaded
+// machine, and may start it again if a port was taken) and stops it (up to a minute).
+describe('npm start (SPEC.md §1)', { timeout: 600_000 }, () => {
   it('creates the local secrets, serves the issuer and stops without leftovers', async () => {
     const before = snapshot();
     const provider = await startProvider();

@@ -25,6 +25,14 @@ const ARGS = [
   '--disable-quic',
 ];
 
+/**
+ * How long the browser tests wait for a page, an element or an arrival. Deadlines, not
+ * sleeps: on an idle machine the waits end in well under a second. The headroom is for a
+ * loaded 2-core machine, where the login page's status polling (every 1.5 s, backing off
+ * up to 30 s after a failed poll) and a cold worker can take far longer than usual.
+ */
+export const WAIT_MS = 60_000;
+
 export interface Browser {
   context: BrowserContext;
   /** The first tab, the one the tests drive. */
@@ -40,6 +48,8 @@ export async function launchBrowser(options: Omit<BrowserContextOptions, 'baseUR
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
+      // Chromium's start competes with wrangler's (the tests start both at once).
+      timeout: 120_000,
       args: ARGS,
       colorScheme: 'light',
       ...options,
@@ -48,8 +58,9 @@ export async function launchBrowser(options: Omit<BrowserContextOptions, 'baseUR
     rmSync(profile, { recursive: true, force: true });
     throw error;
   }
-  // A missing element or a page that never comes should fail a test quickly, not after Playwright's 30 s.
-  context.setDefaultTimeout(10_000);
+  // Every wait of Playwright's (navigation, locator, waitForFunction) ends on its condition or on this.
+  context.setDefaultTimeout(WAIT_MS);
+  context.setDefaultNavigationTimeout(WAIT_MS);
   const page = context.pages()[0] ?? (await context.newPage());
   let closed: Promise<void> | undefined;
   return {
@@ -101,8 +112,12 @@ export async function startRelyingParty(): Promise<RelyingParty> {
   };
 }
 
-/** Waits for the browser to arrive at `target` (any query), and returns the full URL it arrived at. */
-export async function arrivalAt(page: Page, target: string, timeout = 20_000): Promise<URL> {
+/**
+ * Waits for the browser to arrive at `target` (any query), and returns the full URL it arrived at.
+ * The login page gets there by itself, at its next status poll, so this waits on the URL rather
+ * than on any number of polls.
+ */
+export async function arrivalAt(page: Page, target: string, timeout = WAIT_MS): Promise<URL> {
   const base = new URL(target);
   const matches = (url: URL) => url.origin === base.origin && url.pathname === base.pathname;
   await page.waitForURL(matches, { timeout, waitUntil: 'commit' });

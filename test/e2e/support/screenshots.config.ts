@@ -6,7 +6,8 @@ export default defineConfig({
   test: {
     include: ['test/e2e/support/screenshots.ts'],
     environment: 'node',
-    testTimeout: 60_000,
-    hookTimeout: 90_000,
+    // startProvider waits up to 3 minutes for a start on a loaded machine.
+    testTimeout: 300_000,
+    hookTimeout: 600_000,
   },
 });
