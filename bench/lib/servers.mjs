@@ -1,7 +1,7 @@
 // Starting and stopping the two servers, and reading their CPU time.
 //
 // The bridge is started exactly as `npm start` starts it (scripts/start.mjs: local
-// migrations, then `wrangler dev` with the sandbox on), isolated the way the end-to-end
+// migrations, then `wrangler dev` of the development entry, src/dev.ts), isolated the way the end-to-end
 // tests isolate it (test/e2e/support/provider.ts): a free port, a throwaway state
 // directory (PERSIST_TO) and a throwaway secrets file (DEV_VARS), in its own process group.
 import { spawn } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * A browser login as a web application sees it (SPEC.md §5, issue 3): real
+ * A browser login as a web application sees it (docs/protocol.md §5): real
  * headless Chromium goes to the authorization endpoint with a request built by
  * openid-client 6 (PKCE S256, state, nonce), lands on the login page, the mini
  * program approves the pending login (from Node through `/wechat/handoff`, or
@@ -94,7 +94,7 @@ async function openLoginPage(request: AuthRequest): Promise<string> {
   const landed = new URL(page.url());
   expect(landed.origin).toBe(provider.issuer);
   expect(landed.pathname).toMatch(LOGIN_PATH);
-  // Served as SPEC.md §5 and issue 3 ask: no caching, no framing, a CSP.
+  // Served as docs/protocol.md §5 and §8 say: no caching, no framing, a CSP.
   const headers = response!.headers();
   expect(headers['cache-control']).toContain('no-store');
   expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
@@ -169,7 +169,7 @@ describe('a web application with openid-client, in headless Chromium', () => {
     expect(session).toHaveLength(1);
     expect(session[0]).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
 
-    // Each login is approved once (SPEC.md §5: 409), each code redeemed once (and a replay revokes).
+    // Each login is approved once (docs/protocol.md §5: 409), each code redeemed once (and a replay revokes).
     const again = await mintCode(provider.issuer, { kind: 'miniprogram', unionid });
     expect((await handoff(provider.issuer, { login, code: again.code })).status).toBe(409);
     const replay = await client
@@ -244,7 +244,7 @@ describe('a web application with openid-client, in headless Chromium', () => {
       idTokenExpected: true,
     });
     const claims = tokens.claims()!;
-    // The unionid binds this mini program login to the user of the first one (SPEC.md §7).
+    // The unionid binds this mini program login to the user of the first one (docs/protocol.md §7).
     expect(claims.sub).toBe(sub);
     expect(claims.auth_time).toBeGreaterThanOrEqual(authTime);
 

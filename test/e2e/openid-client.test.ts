@@ -1,6 +1,6 @@
 /**
  * A certified relying-party library (openid-client 6) against the provider as
- * `npm start` runs it: discovery (SPEC.md §2), dynamic registration (§3), the
+ * `npm start` runs it: discovery (docs/protocol.md §2), dynamic registration (§3), the
  * WeChat token exchange of a native app and a mini program (§4, RFC 8693),
  * userinfo and refresh-token rotation (§7). openid-client checks the ID tokens
  * itself: signature against jwks_uri, iss, aud, exp, iat.
@@ -32,7 +32,7 @@ beforeEach(({ onTestFailed }) => {
   onTestFailed(() => console.error(`--- provider output (tail) ---\n${provider.output().slice(-4000)}`));
 });
 
-/** Mints a code with the WeChat sandbox (SPEC.md §6). */
+/** Mints a code with the WeChat sandbox (docs/protocol.md §6). */
 async function mintCode(body: Record<string, unknown>): Promise<{ code: string; appid: string }> {
   const response = await fetch(`${provider.issuer}/sandbox/wechat/codes`, {
     method: 'POST',
@@ -60,7 +60,7 @@ describe('openid-client against `npm start`', () => {
   let unionid: string;
   let refreshToken: string;
 
-  it('discovers the provider (SPEC.md §2)', async () => {
+  it('discovers the provider (docs/protocol.md §2)', async () => {
     const discovered = await client.discovery(new URL(provider.issuer), 'discovery-only', undefined, client.None(), insecure);
     const metadata = discovered.serverMetadata();
     expect(metadata.issuer).toBe(provider.issuer);
@@ -98,7 +98,7 @@ describe('openid-client against `npm start`', () => {
     expect(registered.grant_types).toEqual(expect.arrayContaining([TOKEN_EXCHANGE, 'refresh_token']));
   });
 
-  it('exchanges a mini program code and a phone code for tokens (RFC 8693, SPEC.md §4)', async () => {
+  it('exchanges a mini program code and a phone code for tokens (RFC 8693, docs/protocol.md §4)', async () => {
     unionid = `e2e-union-${randomUUID()}`;
     const login = await mintCode({ kind: 'miniprogram', unionid });
     const phone = await mintCode({ kind: 'phone', phone: PHONE });
@@ -120,7 +120,7 @@ describe('openid-client against `npm start`', () => {
     expect(claims).toBeDefined();
     sub = claims!.sub;
     expect(sub).toEqual(expect.any(String));
-    expect(sub).not.toContain(unionid); // SPEC.md §7: opaque, never the openid or unionid
+    expect(sub).not.toContain(unionid); // docs/protocol.md §7: opaque, never the openid or unionid
     expect(claims!.iss).toBe(provider.issuer);
     expect([claims!.aud].flat()).toContain(config.clientMetadata().client_id);
     if (claims!.phone_number !== undefined) expect(claims!.phone_number).toBe(PHONE);
@@ -144,7 +144,7 @@ describe('openid-client against `npm start`', () => {
     ).toEqual({ error: 'invalid_grant', status: 400 });
   });
 
-  it('rotates the refresh token; the old one is then invalid_grant and revokes the family (SPEC.md §7)', async () => {
+  it('rotates the refresh token; the old one is then invalid_grant and revokes the family (docs/protocol.md §7)', async () => {
     const refreshed = await client.refreshTokenGrant(config, refreshToken);
     expect(refreshed.access_token).toEqual(expect.any(String));
     expect(refreshed.refresh_token).toEqual(expect.any(String));
@@ -160,7 +160,7 @@ describe('openid-client against `npm start`', () => {
     });
   });
 
-  it('exchanges a mobile app code; the unionid binds it to the same user (SPEC.md §7)', async () => {
+  it('exchanges a mobile app code; the unionid binds it to the same user (docs/protocol.md §7)', async () => {
     const login = await mintCode({ kind: 'app', unionid, nickname: 'E2E 用户' });
     const tokens = await client.genericGrantRequest(config, TOKEN_EXCHANGE, {
       subject_token: login.code,

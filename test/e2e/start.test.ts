@@ -1,5 +1,5 @@
 /**
- * `npm start` as SPEC.md §1 describes it: missing local secrets are created (and
+ * `npm start` as docs/protocol.md §1 describes it: missing local secrets are created (and
  * only the missing ones), migrations are applied, the provider serves its issuer,
  * and stopping it leaves no process behind. The helper points the start script at
  * a throwaway secrets file and state directory, so the repository's own
@@ -22,7 +22,7 @@ async function discover(issuer: string): Promise<Record<string, unknown>> {
 
 // Each test starts its own provider (startProvider waits up to 3 minutes for it on a loaded
 // machine, and may start it again if a port was taken) and stops it (up to a minute).
-describe('npm start (SPEC.md §1)', { timeout: 600_000 }, () => {
+describe('npm start (docs/protocol.md §1)', { timeout: 600_000 }, () => {
   it('creates the local secrets, serves the issuer and stops without leftovers', async () => {
     const before = snapshot();
     const provider = await startProvider();

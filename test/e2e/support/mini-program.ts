@@ -1,7 +1,7 @@
 /**
  * The mini program's side of a browser login, from Node: the WeChat sandbox
- * (SPEC.md §6) mints what `wx.login` would return, and `POST /wechat/handoff`
- * (SPEC.md §5) approves the pending login with it.
+ * (docs/protocol.md §6) mints what `wx.login` would return, and `POST /wechat/handoff`
+ * (docs/protocol.md §5) approves the pending login with it.
  */
 import { expect } from 'vitest';
 

@@ -1,6 +1,6 @@
 /**
  * Starts the provider exactly as `npm start` does (scripts/start.mjs: migrations, then
- * `wrangler dev` with the sandbox on), isolated from the developer's own setup: a free
+ * `wrangler dev` of the development entry, src/dev.ts), isolated from the developer's own setup: a free
  * port, a throwaway state directory (PERSIST_TO) and a throwaway secrets file (DEV_VARS),
  * so the repository's `.dev.vars` and `.wrangler/state` are never read or written.
  */
