@@ -3,7 +3,7 @@
  * first. The newest signs; every key is published so tokens signed before a
  * rotation still verify. Keys are imported once per isolate (see `cached`).
  */
-import { createLocalJWKSet, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, errors, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
 
 export type SigningAlg = 'RS256' | 'ES256';
 
@@ -53,11 +53,16 @@ async function importKeySet(source: string): Promise<KeySet> {
   const all = await Promise.all(parsed.keys.map(importSigningKey));
   if (new Set(all.map((key) => key.kid)).size !== all.length) throw new Error('SIGNING_KEYS has a duplicate kid');
   const publicJwks = { keys: all.map((key) => key.publicJwk) };
-  const verificationKey = createLocalJWKSet(publicJwks);
+  const jwks = createLocalJWKSet(publicJwks);
+  // Every token this issuer signs names its key; one that does not is not ours to guess at.
+  const verificationKey: JWTVerifyGetKey = (header, token) => {
+    if (typeof header.kid !== 'string') throw new errors.JWKSNoMatchingKey();
+    return jwks(header, token);
+  };
   // jose imports each public key on first use and keeps the pending import for
   // the next caller; settle them all now, so no request ever awaits an import
   // that another request started (workerd ties a promise to its request).
-  await Promise.all(all.map(({ kid, alg }) => verificationKey({ kid, alg })));
+  await Promise.all(all.map(({ kid, alg }) => jwks({ kid, alg })));
   return { signing: all[0]!, all, verificationKey, jwksJson: JSON.stringify(publicJwks) };
 }
 

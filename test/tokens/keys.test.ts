@@ -1,7 +1,7 @@
-import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { getKeySet } from '../../src/tokens/keys';
-import { signJwt } from '../../src/tokens/jwt';
+import { signJwt, verifyAccessToken, verifyIdTokenHint } from '../../src/tokens/jwt';
 
 async function privateJwk(alg: 'RS256' | 'ES256', kid: string): Promise<JWK> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true });
@@ -9,6 +9,29 @@ async function privateJwk(alg: 'RS256' | 'ES256', kid: string): Promise<JWK> {
 }
 
 describe('signing keys (docs/protocol.md §2)', () => {
+  it('verifies only tokens that name their key (kid), as every token of this issuer does', async () => {
+    const keys = await getKeySet(JSON.stringify({ keys: [await privateJwk('RS256', 'only')] }));
+    const issuer = 'https://id.example.com';
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: issuer, aud: issuer, sub: 's', client_id: 'c', scope: 'openid', jti: 'j', gid: 'g', iat: now, exp: now + 60, auth_time: now };
+    expect(await verifyAccessToken(keys, issuer, await signJwt(keys, claims, 'at+jwt'))).toMatchObject({ sub: 's' });
+    const withoutKid = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt' }).sign(keys.signing.privateKey);
+    expect(await verifyAccessToken(keys, issuer, withoutKid)).toBeNull();
+    const hintWithoutKid = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(keys.signing.privateKey);
+    expect(await verifyIdTokenHint(keys, issuer, hintWithoutKid)).toBeNull();
+  });
+
+  it('reads an expired ID token hint, but not one of another issuer or an access token', async () => {
+    const keys = await getKeySet(JSON.stringify({ keys: [await privateJwk('ES256', 'hint')] }));
+    const issuer = 'https://id.example.com';
+    const past = Math.floor(Date.now() / 1000) - 7200;
+    const expired = await signJwt(keys, { iss: issuer, aud: 'client', sub: 's', iat: past, exp: past + 60 }, 'JWT');
+    expect(await verifyIdTokenHint(keys, issuer, expired)).toMatchObject({ aud: 'client', sub: 's' });
+    expect(await verifyIdTokenHint(keys, 'https://other.example.com', expired)).toBeNull();
+    const accessToken = await signJwt(keys, { iss: issuer, aud: issuer, sub: 's', iat: past, exp: past + 60 }, 'at+jwt');
+    expect(await verifyIdTokenHint(keys, issuer, accessToken)).toBeNull();
+  });
+
   it('signs with the newest (first) key, ES256 as well as RS256, and publishes every key', async () => {
     const source = JSON.stringify({ keys: [await privateJwk('ES256', 'new'), await privateJwk('RS256', 'old')] });
     const keys = await getKeySet(source);
