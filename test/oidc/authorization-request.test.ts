@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { OAuthError } from '../../src/errors';
 import { checkAuthorizationRequest, checkRedirectTarget, matchRedirectUri } from '../../src/oidc/authorization-request';
 import { GRANT_TYPES, type Client, type ClientMetadata } from '../../src/types';
+import { thrownBy } from '../support/errors';
 
 /** A registered client, built directly (no D1): a confidential web client of the code flow unless told otherwise. */
 function client(metadata: Partial<ClientMetadata> = {}): Client {
@@ -26,17 +26,6 @@ const native = (redirect_uris: string[]): Client => ({
   ...client({ redirect_uris, application_type: 'native', token_endpoint_auth_method: 'none' }),
   secretHash: null,
 });
-
-/** The OAuthError `run` throws; fails the test when it throws nothing, or something else. */
-function thrownBy(run: () => unknown): OAuthError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError, nothing was thrown');
-}
 
 const params = (entries: Record<string, string | undefined>) =>
   new Map(Object.entries(entries).filter((entry): entry is [string, string] => entry[1] !== undefined));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { OAuthError } from '../../src/errors';
 import { parseClientMetadata, redirectUriProblem } from '../../src/oidc/client-metadata';
 import { GRANT_TYPES, type ApplicationType } from '../../src/types';
+import { thrownBy } from '../support/errors';
 
 const APPIDS = ['wx0000000000app001', 'wx0000000000mini01'] as const;
 const CODE = GRANT_TYPES.authorizationCode;
@@ -11,17 +11,6 @@ const DEVICE = GRANT_TYPES.deviceCode;
 const WEB_REDIRECT = 'https://rp.example.com/callback';
 
 const parse = (body: unknown) => parseClientMetadata(body, APPIDS);
-
-/** The OAuthError `run` throws; fails the test when it throws nothing, or something else. */
-function thrownBy(run: () => unknown): OAuthError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError, nothing was thrown');
-}
 
 describe('RFC 7591 §2: defaults of omitted metadata', () => {
   it('a body with only redirect_uris is a confidential web client of the code flow', () => {

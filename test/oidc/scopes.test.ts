@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { OAuthError } from '../../src/errors';
 import { requestedScopes, scopeTokens } from '../../src/oidc/scopes';
 import { GRANT_TYPES, SUPPORTED_SCOPES, type Client, type GrantType } from '../../src/types';
+import { thrownBy } from '../support/errors';
 
 const clientWith = (grant_types: GrantType[]): Client => ({
   clientId: 'client-1',
@@ -18,17 +18,6 @@ const clientWith = (grant_types: GrantType[]): Client => ({
 });
 const withRefresh = clientWith([GRANT_TYPES.authorizationCode, GRANT_TYPES.refreshToken]);
 const withoutRefresh = clientWith([GRANT_TYPES.authorizationCode, GRANT_TYPES.tokenExchange, GRANT_TYPES.deviceCode]);
-
-/** The OAuthError `run` throws; fails the test when it throws nothing, or something else. */
-function thrownBy(run: () => unknown): OAuthError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError, nothing was thrown');
-}
 
 describe('RFC 6749 §3.3: scope = scope-token *( SP scope-token ), scope-token = 1*( %x21 / %x23-5B / %x5D-7E )', () => {
   it.each([
