@@ -52,7 +52,9 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
         c.json({ error: 'method_not_allowed', error_description: `this endpoint answers ${methods.join(', ')}` }, 405, { Allow: methods.join(', ') }),
     }),
   );
-  app.use(bodyLimit({ maxSize: 64 * 1024, onError: () => { throw new OAuthError('invalid_request', 'the request body is too large', 413); } }));
+  const limit = bodyLimit({ maxSize: 64 * 1024, onError: () => { throw new OAuthError('invalid_request', 'the request body is too large', 413); } });
+  // No endpoint reads the body of a GET or HEAD; rebuilding such a request with one (as the limit does) is refused by the runtime.
+  app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next)));
   app.use(async (c, next) => {
     c.set('wechatTransport', options.wechatTransport(c.env));
     if (options.loginPageAddOn) c.set('loginPageAddOn', options.loginPageAddOn);
