@@ -19,7 +19,8 @@ function sandboxApp(kind) {
 const generators = {
   SIGNING_KEYS: async () => JSON.stringify(await rotate(undefined, 'RS256')),
   REGISTRATION_TOKEN: async () => DEFAULT_REGISTRATION_TOKEN,
-  WECHAT_APPS: async () => JSON.stringify([sandboxApp('app'), sandboxApp('miniprogram')]),
+  // One app of each kind, so every login (mobile app, mini program, Official Account, Website App) works out of the box.
+  WECHAT_APPS: async () => JSON.stringify(['app', 'miniprogram', 'officialaccount', 'website'].map((kind) => sandboxApp(kind))),
 };
 
 /**

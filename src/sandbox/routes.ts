@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { type Env, getConfig, isLoopbackHost, type WeChatApp } from '../config';
 import { clearFaults, FAULT_HINT, parseFault, queueFault, SANDBOX_PATHS } from './faults';
-import { mintCode, randomId, sandboxCallCount, type SandboxCode } from './wechat-api';
+import { isSnsKind, mintCode, randomId, SANDBOX_CODE_KINDS, sandboxCallCount, type SandboxCode, SNS_SCOPES, snsScope } from './wechat-api';
 
 /**
  * `POST /sandbox/wechat/codes` (docs/protocol.md §6): mints the code a WeChat
@@ -79,7 +79,7 @@ export function parseFaultRequest(body: unknown) {
   return { path, fault, times };
 }
 
-const FIELDS = new Set(['kind', 'openid', 'unionid', 'nickname', 'avatar', 'phone', 'snapshot', 'error', 'appid']);
+const FIELDS = new Set(['kind', 'openid', 'unionid', 'nickname', 'avatar', 'phone', 'snapshot', 'error', 'appid', 'scope']);
 /** WeChat ids are base64url-ish: openids are "o" and 27 more characters. */
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const OPENID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -90,9 +90,14 @@ export function parseMintRequest(body: unknown, apps: readonly WeChatApp[]): San
   const fields: Record<string, unknown> = { ...body };
   const unknown = Object.keys(fields).find((name) => !FIELDS.has(name));
   if (unknown) return `unknown field ${unknown}`;
-  const { kind, openid, unionid, nickname, avatar, phone, snapshot, error, appid } = fields;
+  const { kind, openid, unionid, nickname, avatar, phone, snapshot, error, appid, scope } = fields;
 
-  if (kind !== 'app' && kind !== 'miniprogram' && kind !== 'phone') return 'kind must be "app", "miniprogram" or "phone"';
+  const codeKind = SANDBOX_CODE_KINDS.find((candidate) => candidate === kind);
+  if (!codeKind) return `kind must be one of ${SANDBOX_CODE_KINDS.map((name) => `"${name}"`).join(', ')}`;
+  // The codes sns/oauth2/access_token exchanges carry what the person granted; the others have no scope.
+  const granted = isSnsKind(codeKind) ? (scope === undefined ? SNS_SCOPES[codeKind][0] : snsScope(codeKind, scope)) : undefined;
+  if (isSnsKind(codeKind) && !granted) return `scope must be ${SNS_SCOPES[codeKind].join(' or ')} for a ${codeKind} code`;
+  if (!isSnsKind(codeKind) && scope !== undefined) return `a ${codeKind} code has no scope`;
   if (openid !== undefined && !(typeof openid === 'string' && ID.test(openid))) return 'openid must be 1-64 of [A-Za-z0-9_-]';
   if (unionid !== undefined && !(typeof unionid === 'string' && ID.test(unionid))) return 'unionid must be 1-64 of [A-Za-z0-9_-]';
   if (nickname !== undefined && !(typeof nickname === 'string' && nickname.length <= 100)) return 'nickname must be a string';
@@ -105,19 +110,20 @@ export function parseMintRequest(body: unknown, apps: readonly WeChatApp[]): San
   if (appid !== undefined && typeof appid !== 'string') return 'appid must be a string';
 
   // A phone code comes from a mini program's getPhoneNumber button.
-  const appKind = kind === 'phone' ? 'miniprogram' : kind;
+  const appKind = codeKind === 'phone' ? 'miniprogram' : codeKind;
   const app = appid === undefined ? apps.find((a) => a.kind === appKind) : apps.find((a) => a.appid === appid);
   if (!app) return appid === undefined ? `no ${appKind} is configured` : `unknown appid ${appid}`;
   if (app.kind !== appKind) return `${app.appid} is not a ${appKind}`;
 
   return {
-    kind: kind,
+    kind: codeKind,
     appid: app.appid,
     openid: openid ?? `o${randomId(27, OPENID_ALPHABET)}`,
     unionid,
     nickname,
     avatar,
-    phone: kind === 'phone' ? (e164 ?? `+86138${randomId(8, '0123456789')}`) : undefined,
+    phone: codeKind === 'phone' ? (e164 ?? `+86138${randomId(8, '0123456789')}`) : undefined,
+    scope: granted,
     snapshot: snapshot === true,
     error: fault,
   };

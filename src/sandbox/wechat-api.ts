@@ -19,7 +19,8 @@ import { scenePng } from './png';
  *
  *   - a code's own fault: `POST /sandbox/wechat/codes` with `"error"` set to a
  *     WeChat errcode (docs/protocol.md §6) or to one of the named faults below. The
- *     exchange of that code (sns/oauth2/access_token, sns/jscode2session,
+ *     exchange of that code (sns/oauth2/access_token for app, Official Account
+ *     and Website App codes, sns/jscode2session,
  *     wxa/business/getuserphonenumber for a phone code) spends the code,
  *     then fails that way.
  *   - a path's faults: `POST /sandbox/wechat/faults` with
@@ -43,7 +44,39 @@ import { scenePng } from './png';
  * truncated JSON); "http_<400-599>" (that status, an HTML body).
  */
 
-export type SandboxCodeKind = 'app' | 'miniprogram' | 'phone';
+/**
+ * What a code comes from: a mobile app's SendAuth, a mini program's wx.login
+ * or getPhoneNumber button, an Official Account's web authorization, a
+ * Website App's QR login.
+ */
+export const SANDBOX_CODE_KINDS = ['app', 'miniprogram', 'phone', 'officialaccount', 'website'] as const;
+
+export type SandboxCodeKind = (typeof SANDBOX_CODE_KINDS)[number];
+
+/**
+ * The codes sns/oauth2/access_token exchanges, and the WeChat scopes a person
+ * can grant with each, the default first: SendAuth asks for the profile;
+ * an Official Account silently (snsapi_base, openid only) or for the profile;
+ * a Website App's QR login always gives it.
+ */
+export const SNS_SCOPES = {
+  app: ['snsapi_userinfo'],
+  officialaccount: ['snsapi_userinfo', 'snsapi_base'],
+  website: ['snsapi_login'],
+} as const;
+
+export type SnsKind = keyof typeof SNS_SCOPES;
+export type SnsScope = (typeof SNS_SCOPES)[SnsKind][number];
+
+const SNS_KINDS = Object.keys(SNS_SCOPES) as SnsKind[];
+
+export const isSnsKind = (kind: string): kind is SnsKind => SNS_KINDS.some((candidate) => candidate === kind);
+
+/** The scope `value` names, if a code of `kind` can have it. */
+export function snsScope(kind: SnsKind, value: unknown): SnsScope | undefined {
+  const scopes: readonly SnsScope[] = SNS_SCOPES[kind];
+  return scopes.find((scope) => scope === value);
+}
 
 export interface SandboxCode {
   kind: SandboxCodeKind;
@@ -54,6 +87,8 @@ export interface SandboxCode {
   avatar?: string;
   /** E.164, phone codes only. */
   phone?: string;
+  /** What the person granted, for the codes sns/oauth2/access_token exchanges only. */
+  scope?: SnsScope;
   snapshot: boolean;
   /** The errcode or fault the exchange of this code fails with (after spending it). */
   error?: SandboxFault;
@@ -70,14 +105,16 @@ interface StoredToken {
 }
 
 interface StoredSnsToken extends StoredToken {
+  /** snsapi_base grants no sns/userinfo. */
+  scope?: SnsScope;
   openid: string;
   unionid?: string;
   nickname?: string;
   avatar?: string;
 }
 
-/** Code lifetimes in seconds: SendAuth 10 min, wx.login and getPhoneNumber 5 min. */
-const CODE_LIFETIME: Record<SandboxCodeKind, number> = { app: 600, miniprogram: 300, phone: 300 };
+/** Code lifetimes in seconds: SendAuth and a Website App's 10 min; wx.login, getPhoneNumber and an Official Account's 5 min. */
+const CODE_LIFETIME: Record<SandboxCodeKind, number> = { app: 600, miniprogram: 300, phone: 300, officialaccount: 300, website: 600 };
 /** Expired codes and tokens are kept this long, so they answer 42003 / 42001 as WeChat does, not 40029 / 40001. */
 const RETENTION = 600;
 const TOKEN_LIFETIME = 7200;
@@ -102,6 +139,7 @@ const ERRMSG: Record<number, string> = {
   42001: 'access_token expired',
   42003: 'code expired',
   47001: 'data format error',
+  48001: 'api unauthorized',
   85401: 'time limit between 1min and 30days',
 };
 
@@ -141,10 +179,10 @@ export async function sandboxCallCount(kv: KVNamespace, path: string): Promise<n
   return count;
 }
 
-// --- Mobile app (SendAuth) -------------------------------------------------
+// --- Mobile app (SendAuth), Official Account and Website App (web authorization) ---
 
 sandboxApi.get('/sns/oauth2/access_token', async (c) => {
-  const code = await exchangeCode(c, 'code', 'app');
+  const code = await exchangeCode(c, 'code', SNS_KINDS);
   if (typeof code === 'number') return refuse(c, code);
   return answerWithFault(c, code.error, () => snsGrant(c, code), (errcode) => refuse(c, errcode));
 });
@@ -154,6 +192,7 @@ async function snsGrant(c: SandboxContext, code: StoredCode): Promise<Response> 
   const snsToken: StoredSnsToken = {
     appid: code.appid,
     expiresAt: Date.now() + TOKEN_LIFETIME * 1000,
+    scope: code.scope,
     openid: code.openid,
     unionid: code.unionid,
     nickname: code.nickname,
@@ -165,7 +204,7 @@ async function snsGrant(c: SandboxContext, code: StoredCode): Promise<Response> 
     expires_in: TOKEN_LIFETIME,
     refresh_token: randomId(64),
     openid: code.openid,
-    scope: 'snsapi_userinfo',
+    scope: code.scope,
     ...(code.unionid ? { unionid: code.unionid } : {}),
     ...(code.snapshot ? { is_snapshotuser: 1 } : {}),
   });
@@ -175,6 +214,7 @@ sandboxApi.get('/sns/userinfo', async (c) => {
   const token = await readToken<StoredSnsToken>(c, 'sns_token', c.req.query('access_token'));
   if (typeof token === 'number') return refuse(c, token);
   if (c.req.query('openid') !== token.openid) return refuse(c, 40003);
+  if (token.scope === 'snsapi_base') return refuse(c, 48001);
   return c.json({
     openid: token.openid,
     // What WeChat answers for a user whose real profile is withheld.
@@ -192,7 +232,7 @@ sandboxApi.get('/sns/userinfo', async (c) => {
 // --- Mini program ------------------------------------------------------------
 
 sandboxApi.get('/sns/jscode2session', async (c) => {
-  const code = await exchangeCode(c, 'js_code', 'miniprogram');
+  const code = await exchangeCode(c, 'js_code', ['miniprogram']);
   if (typeof code === 'number') return refuse(c, code);
   const session = () =>
     c.json({
@@ -289,12 +329,18 @@ function validSchemeExpiry(body: Record<string, unknown>): boolean {
 
 // --- Helpers -------------------------------------------------------------------
 
-/** sns/oauth2/access_token and sns/jscode2session: the app's credentials, then the code in `param`. */
-async function exchangeCode(c: SandboxContext, param: 'code' | 'js_code', kind: SandboxCodeKind): Promise<StoredCode | number> {
+/**
+ * sns/oauth2/access_token and sns/jscode2session: the app's credentials, then
+ * the code in `param`, which must be of the app's own kind. An app of a kind
+ * the API does not serve has no codes there: whatever it sends is unknown.
+ */
+async function exchangeCode(c: SandboxContext, param: 'code' | 'js_code', kinds: readonly SandboxCodeKind[]): Promise<StoredCode | number> {
   const app = checkApp(c, c.req.query('appid'), c.req.query('secret'));
   if (typeof app === 'number') return app;
   if (c.req.query('grant_type') !== 'authorization_code') return 40002;
-  return spendCode(c, c.req.query(param), kind, app.appid);
+  const value = c.req.query(param);
+  if (value && !kinds.includes(app.kind)) return 40029;
+  return spendCode(c, value, app.kind, app.appid);
 }
 
 /** 41002 / 41004 missing, 40013 unknown appid, 40125 wrong secret: the checks of every secret-bearing API. */
@@ -306,6 +352,7 @@ function checkApp(c: SandboxContext, appid: string | undefined, secret: string |
   return app.secret === secret ? app : 40125;
 }
 
+/** Stores `code` (from parseMintRequest) for the fake to exchange; returns its value. */
 export async function mintCode(kv: KVNamespace, code: SandboxCode): Promise<string> {
   const value = randomId(32);
   const lifetime = CODE_LIFETIME[code.kind];
