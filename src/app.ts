@@ -17,6 +17,7 @@ import { OAuthError } from './errors';
 import { deviceVerification } from './login/device-verification';
 import { handoff } from './login/handoff';
 import { loginPages, loginResources } from './login/pages';
+import { webCallback, webDoors } from './login/web-doors';
 import { authorization } from './oidc/authorize';
 import { deviceAuthorization } from './oidc/device-authorization';
 import { discovery, jwks } from './oidc/discovery';
@@ -30,16 +31,22 @@ import { PATHS } from './paths';
 import type { LoginPageAddOn } from './ui/login-page';
 import { jsonError, noStore } from './web/api';
 import { formTargets, ownFormOnly, pageError, pageHeaders } from './web/pages';
-import type { Transport } from './wechat';
+import { WECHAT_WEB_ORIGIN, type Transport } from './wechat';
 
 export interface AppOptions {
   /** How the WeChat client reaches WeChat in this environment. */
   wechatTransport: (env: Env) => Transport;
+  /** Where browsers find WeChat's web authorization pages (default: WeChat's own). */
+  wechatWebOrigin?: (issuer: string) => string;
   /** Added to the login page (development: the sandbox's stand-in for the mini program). */
   loginPageAddOn?: LoginPageAddOn;
   /** More JSON routes, by path (development: the sandbox's). */
-  apiRoutes?: [path: string, routes: { routes: RouterRoute[] }][];
+  apiRoutes?: Mount[];
+  /** More pages, by path (development: the sandbox's stand-ins for WeChat's web pages). */
+  pageRoutes?: Mount[];
 }
+
+type Mount = [path: string, routes: { routes: RouterRoute[] }];
 
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -57,6 +64,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next)));
   app.use(async (c, next) => {
     c.set('wechatTransport', options.wechatTransport(c.env));
+    c.set('wechatWebOrigin', options.wechatWebOrigin ?? (() => WECHAT_WEB_ORIGIN));
     if (options.loginPageAddOn) c.set('loginPageAddOn', options.loginPageAddOn);
     await next();
   });
@@ -83,6 +91,9 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   // The logout confirmation is this site's own form: a cross-site post of it is forgery.
   pages(PATHS.endSessionConfirmation, endSessionConfirmation, ownFormOnly);
   pages(PATHS.deviceVerification, deviceVerification);
+  pages(PATHS.login, webDoors);
+  pages(PATHS.wechatCallback, webCallback);
+  for (const [path, routes] of options.pageRoutes ?? []) pages(path, routes);
 
   app.notFound((c) => c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404));
   app.onError(jsonError);

@@ -20,7 +20,14 @@ export interface Env {
   WECHAT_RETRY_DELAY_MS?: string;
 }
 
-export type WeChatKind = 'app' | 'miniprogram';
+/**
+ * The kinds of WeChat app (docs/wechat.md): a mobile app (OpenSDK SendAuth),
+ * a mini program (wx.login), an Official Account's web authorization (inside
+ * WeChat's browser) and an Open Platform Website App (QR login on a desktop).
+ */
+export const WECHAT_KINDS = ['app', 'miniprogram', 'officialaccount', 'website'] as const;
+
+export type WeChatKind = (typeof WECHAT_KINDS)[number];
 
 export interface WeChatApp {
   appid: string;
@@ -123,10 +130,10 @@ function parseWeChatApps(value: string | undefined): WeChatApp[] {
     if (typeof entry?.appid !== 'string' || typeof entry.secret !== 'string') {
       throw new Error(`WECHAT_APPS[${index}] needs appid and secret`);
     }
-    if (entry.kind !== 'app' && entry.kind !== 'miniprogram') {
-      throw new Error(`WECHAT_APPS[${index}].kind must be "app" or "miniprogram"`);
+    if (!WECHAT_KINDS.includes(entry.kind as WeChatKind)) {
+      throw new Error(`WECHAT_APPS[${index}].kind must be one of ${WECHAT_KINDS.join(', ')}`);
     }
-    return { appid: entry.appid, secret: entry.secret, kind: entry.kind };
+    return { appid: entry.appid, secret: entry.secret, kind: entry.kind as WeChatKind };
   });
   if (new Set(apps.map((app) => app.appid)).size !== apps.length) throw new Error('WECHAT_APPS has a duplicate appid');
   return apps;

@@ -9,6 +9,8 @@ import { createWeChatClient, type Transport, type WeChat } from './wechat';
 export interface AppVariables {
   /** How this app reaches WeChat: chosen by the entry point (src/index.ts, src/dev.ts). */
   wechatTransport: Transport;
+  /** Where a browser finds WeChat's web authorization pages, for this issuer. */
+  wechatWebOrigin: (issuer: string) => string;
   /** Pages: the CSP nonce of this response, set by hono's secure-headers middleware. */
   secureHeadersNonce?: string;
   /** Pages: where this page's form may lead besides the issuer (src/web/pages.ts). */

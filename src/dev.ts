@@ -1,17 +1,21 @@
 /**
  * The development entry (`npm start`, the tests): the same app, with the
- * WeChat sandbox (docs/protocol.md §6) as its WeChat, its routes mounted and
- * its stand-in for the mini program on the login page. Nothing in src/
+ * WeChat sandbox (docs/protocol.md §6) as its WeChat, its routes and its
+ * stand-ins for WeChat's web pages mounted, and its stand-in for the mini
+ * program on the login page. Nothing in src/
  * imports this file or src/sandbox/, so `wrangler deploy` ships neither.
  */
 import { createApp } from './app';
 import { type Env, isLoopbackIssuer } from './config';
-import { SANDBOX_PATH, SandboxLoginForm, sandboxRoutes, sandboxTransport } from './sandbox';
+import { SANDBOX_PATH, SandboxLoginForm, sandboxPages, sandboxRoutes, sandboxTransport } from './sandbox';
 
 const app = createApp({
   wechatTransport: sandboxTransport,
+  // The sandbox's stand-ins for WeChat's web authorization pages, on this origin.
+  wechatWebOrigin: (issuer) => `${issuer}${SANDBOX_PATH}`,
   loginPageAddOn: SandboxLoginForm,
   apiRoutes: [[SANDBOX_PATH, sandboxRoutes]],
+  pageRoutes: [[SANDBOX_PATH, sandboxPages]],
 });
 
 export default {

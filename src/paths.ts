@@ -14,6 +14,8 @@ export const PATHS = {
   endSessionConfirmation: '/logout/confirm',
   login: '/login',
   handoff: '/wechat/handoff',
+  /** Where WeChat's web authorizations come back (an Official Account's, a Website App's). */
+  wechatCallback: '/wechat/callback',
   deviceVerification: '/device',
 } as const;
 

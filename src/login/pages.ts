@@ -17,36 +17,48 @@ import { redirectWith } from '../web/authorization-response';
 import { errorPage, renderPage } from '../web/pages';
 import { pendingFor } from './pending';
 import { clearBrowserCookie, newSession } from './session';
-import { loginMiniProgram } from './wechat-apps';
+import { loginApp, loginMiniProgram } from './wechat-apps';
 
 /** The mini program page that approves logins (examples/miniprogram). */
 export const MINI_PROGRAM_PAGE = 'pages/login/login';
 
 const expired = (c: AppContext) => errorPage(c, 'login_expired', 'this login has expired or belongs to another browser; start again from the application', 404);
 
+/** WeChat's built-in browser says so in its User-Agent. */
+const inWeChat = (userAgent: string) => /MicroMessenger/i.test(userAgent);
+/** A phone or tablet: a QR code on its own screen cannot be scanned. */
+const onMobile = (userAgent: string) => /Mobi|Android|iPhone|iPad|HarmonyOS/i.test(userAgent);
+
 export const loginPages = new Hono<AppEnv>()
   .get('/:id', async (c) => {
     const context = bridge(c);
+    const { config } = context;
     const login = await pendingFor(c, context);
     if (!login) return expired(c);
     const client = await findClient(context.db, login.clientId);
-    const app = client && loginMiniProgram(context.config, client);
-    if (!client || !app) return errorPage(c, 'server_error', 'no WeChat mini program is configured for this application', 500);
-    const locale = pickLocale(login.authorization?.uiLocales, c.req.header('Accept-Language'));
+    if (!client) return expired(c);
     const base = loginPath(login.id);
+    const userAgent = c.req.header('User-Agent') ?? '';
+    // The door is picked by where the person is (docs/protocol.md §5a); only configured doors appear.
+    const browser = login.authorization !== undefined;
+    if (browser && inWeChat(userAgent) && loginApp(config, client, 'officialaccount')) return c.redirect(`${base}/wechat/officialaccount`, 302);
+    const miniProgram = loginMiniProgram(config, client);
+    const website = browser && !onMobile(userAgent) ? loginApp(config, client, 'website') : undefined;
+    if (!miniProgram && !website) return errorPage(c, 'server_error', 'no way of signing in with WeChat is configured for this application', 500);
+    const locale = pickLocale(login.authorization?.uiLocales, c.req.header('Accept-Language'));
     const addOn = c.get('loginPageAddOn');
     return renderPage(c, (nonce) =>
       LoginPage({
         locale,
         loginId: login.id,
         clientName: client.metadata.client_name ?? client.clientId,
-        mode: login.authorization ? 'authorization' : 'device',
-        userCode: login.authorization ? undefined : login.id,
-        qrUrl: `${base}/qr`,
-        openUrl: `${base}/open`,
+        mode: browser ? 'authorization' : 'device',
+        userCode: browser ? undefined : login.id,
+        ...(miniProgram && { qrUrl: `${base}/qr`, openUrl: `${base}/open` }),
+        websiteUrl: website && `${base}/wechat/website`,
         statusUrl: `${base}/status`,
         continueUrl: `${base}/continue`,
-        addOn: addOn?.({ locale, loginId: login.id, miniprogramAppid: app.appid, nonce }),
+        addOn: miniProgram && addOn?.({ locale, loginId: login.id, miniprogramAppid: miniProgram.appid, nonce }),
         nonce,
       }),
     );

@@ -15,11 +15,14 @@ export function chooseWeChatApp(config: Config, client: Client, kind: WeChatKind
   throw invalidRequest(`several WeChat apps of kind ${kind} are configured: wechat_appid is required`);
 }
 
-/** The mini program that shows a client's logins: the first one it may use. */
-export function loginMiniProgram(config: Config, client: Client): WeChatApp | undefined {
+/** The app of `kind` that a client's browser logins use: the first one it may use. */
+export function loginApp(config: Config, client: Client, kind: WeChatKind): WeChatApp | undefined {
   const allowed = client.metadata.wechat_appids;
-  return config.wechatApps.find((app) => app.kind === 'miniprogram' && (!allowed || allowed.includes(app.appid)));
+  return config.wechatApps.find((app) => app.kind === kind && (!allowed || allowed.includes(app.appid)));
 }
+
+/** The mini program that shows a client's logins. */
+export const loginMiniProgram = (config: Config, client: Client) => loginApp(config, client, 'miniprogram');
 
 /** WeChat codes are short alphanumeric strings; anything else is not worth a call to WeChat. */
 export const isWeChatCode = (value: string) => /^[A-Za-z0-9_-]{1,128}$/.test(value);

@@ -57,6 +57,18 @@ function withoutUnionid({ unionid: _, ...user }: KnownUser & { unionid: string |
   return user;
 }
 
+/** Whether the bridge knows this WeChat account: its (appid, openid), or its unionid. One round trip. */
+export async function isKnownWeChatAccount(db: Db, login: WeChatIdentity): Promise<boolean> {
+  const [byOpenid, byUnionid] = await db.batch([
+    db
+      .select({ userId: wechatIdentities.userId })
+      .from(wechatIdentities)
+      .where(and(eq(wechatIdentities.appid, login.appid), eq(wechatIdentities.openid, login.openid))),
+    db.select({ userId: wechatUnionids.userId }).from(wechatUnionids).where(eq(wechatUnionids.unionid, login.unionid ?? NO_MATCH)),
+  ]);
+  return byOpenid.length > 0 || byUnionid.length > 0;
+}
+
 const ATTEMPTS = 3;
 
 /** The user this WeChat login is, created or bound as the rules say. */

@@ -27,10 +27,12 @@ export interface LoginPageProps {
   mode: 'authorization' | 'device';
   /** Device mode: shown for the user to compare with their device's. */
   userCode?: string;
-  /** Same-origin URL of the mini program code image. */
-  qrUrl: string;
-  /** Same-origin URL that redirects to the `weixin://` URL Scheme. */
-  openUrl: string;
+  /** Same-origin URL of the mini program code image; absent: no mini program is configured. */
+  qrUrl?: string;
+  /** Same-origin URL that redirects to the `weixin://` URL Scheme; absent with `qrUrl`. */
+  openUrl?: string;
+  /** Same-origin URL that leads to a Website App's QR login (desktop browser logins only). */
+  websiteUrl?: string;
   /** Same-origin GET answering `{"status": "pending" | "approved" | "denied" | "expired"}`. */
   statusUrl: string;
   /** Authorization mode: where the browser goes once the login is approved or denied. */
@@ -61,18 +63,28 @@ export function LoginPage(props: LoginPageProps) {
           </section>
         )}
         <div class="ways" id="ways">
-          <figure class="qr">
-            <img id="qr" data-testid="qr" src={props.qrUrl} alt={s.qrAlt} width="220" height="220" />
-            <figcaption>
-              <strong>{s.scanWithWeChat}</strong>
-              <br />
-              <span class="muted">{s.scanHint}</span>
-            </figcaption>
-          </figure>
-          <div class="open">
-            <a class="button" id="open-wechat" data-testid="open-wechat" href={props.openUrl}>{s.openWeChat}</a>
-            <p class="muted">{s.openHint}</p>
-          </div>
+          {props.qrUrl && (
+            <figure class="qr" data-login-method="miniprogram-code">
+              <img id="qr" data-testid="qr" src={props.qrUrl} alt={s.qrAlt} width="220" height="220" />
+              <figcaption>
+                <strong>{s.scanWithWeChat}</strong>
+                <br />
+                <span class="muted">{s.scanHint}</span>
+              </figcaption>
+            </figure>
+          )}
+          {props.websiteUrl && (
+            <div class="website" data-login-method="website-qr">
+              <a class="button primary" id="website-qr" data-testid="website-qr" href={props.websiteUrl}>{s.websiteLogin}</a>
+              <p class="muted">{s.websiteHint}</p>
+            </div>
+          )}
+          {props.openUrl && (
+            <div class="open" data-login-method="open-wechat">
+              <a class="button" id="open-wechat" data-testid="open-wechat" href={props.openUrl}>{s.openWeChat}</a>
+              <p class="muted">{s.openHint}</p>
+            </div>
+          )}
         </div>
         <p
           id="status"

@@ -4,10 +4,12 @@ import { type Http, type Json, optionalString, requestJson, string } from './htt
 import type { WeChatIdentity } from './types';
 
 /**
- * Mobile app login: the code from the OpenSDK's SendAuth, exchanged with
- * `sns/oauth2/access_token`, then `sns/userinfo` for the profile.
+ * WeChat's OAuth codes: a mobile app's (the OpenSDK's SendAuth), and the web
+ * authorizations' (an Official Account's in WeChat's browser, a Website
+ * App's QR login), exchanged alike with `sns/oauth2/access_token`, then
+ * `sns/userinfo` for the profile when the granted scope allows it.
  */
-export async function appLogin(http: Http, app: WeChatApp, code: string, options: { profile: boolean }): Promise<WeChatIdentity> {
+export async function snsLogin(http: Http, app: WeChatApp, code: string, options: { profile: boolean }): Promise<WeChatIdentity> {
   const grant = await requestJson(
     http,
     {
@@ -26,8 +28,8 @@ export async function appLogin(http: Http, app: WeChatApp, code: string, options
     },
   );
   const identity: WeChatIdentity = { appid: app.appid, openid: grant.openid, unionid: grant.unionid };
-  // Without snsapi_userinfo, sns/userinfo would answer 48001: the user gave no profile.
-  if (!options.profile || !grant.scopes.includes('snsapi_userinfo')) return identity;
+  // Under snsapi_base, sns/userinfo would answer 48001: the person gave no profile.
+  if (!options.profile || !grant.scopes.some((scope) => PROFILE_SCOPES.has(scope))) return identity;
 
   const profile = await requestJson(
     http,
@@ -40,6 +42,9 @@ export async function appLogin(http: Http, app: WeChatApp, code: string, options
   );
   return { ...identity, unionid: identity.unionid ?? profile.unionid, nickname: profile.nickname, picture: profile.picture };
 }
+
+/** The WeChat scopes whose token may read `sns/userinfo`. */
+const PROFILE_SCOPES = new Set(['snsapi_userinfo', 'snsapi_login']);
 
 /** `is_snapshotuser: 1` is the virtual user of a Moments snapshot page: it must never sign in. */
 export function refuseSnapshotUser(body: Json): void {

@@ -1,7 +1,7 @@
 import type { WeChatApp, WeChatKind, WeChatSettings } from '../config';
 import { serverError } from '../errors';
 import { StableTokens } from './access-token';
-import { appLogin } from './app';
+import { snsLogin } from './app';
 import { toOAuthError, WeChatFailure } from './errcodes';
 import type { Http } from './http';
 import { miniProgramCode, urlScheme } from './links';
@@ -17,16 +17,17 @@ export function createWeChatClient(transport: Transport, kv: KVNamespace, settin
   const http: Http = { transport, ...settings };
   const tokens = new StableTokens(http, kv);
   return {
-    appLogin: (app, code, opts) => run(app, 'app', () => appLogin(http, app, code, opts)),
-    miniProgramLogin: (app, code, opts) => run(app, 'miniprogram', () => miniProgramLogin(http, tokens, app, code, opts)),
-    miniProgramCode: (app, opts) => run(app, 'miniprogram', () => miniProgramCode(http, tokens, app, opts)),
-    urlScheme: (app, opts) => run(app, 'miniprogram', () => urlScheme(http, tokens, app, opts)),
+    appLogin: (app, code, opts) => run(app, ['app'], () => snsLogin(http, app, code, opts)),
+    webLogin: (app, code, opts) => run(app, ['officialaccount', 'website'], () => snsLogin(http, app, code, opts)),
+    miniProgramLogin: (app, code, opts) => run(app, ['miniprogram'], () => miniProgramLogin(http, tokens, app, code, opts)),
+    miniProgramCode: (app, opts) => run(app, ['miniprogram'], () => miniProgramCode(http, tokens, app, opts)),
+    urlScheme: (app, opts) => run(app, ['miniprogram'], () => urlScheme(http, tokens, app, opts)),
   };
 }
 
 /** The one place a WeChat failure becomes an OAuthError, and is logged (API path and errcode only, never the request). */
-async function run<T>(app: WeChatApp, kind: WeChatKind, call: () => Promise<T>): Promise<T> {
-  if (app.kind !== kind) throw serverError(`WeChat app ${app.appid} is not a ${kind}`);
+async function run<T>(app: WeChatApp, kinds: readonly WeChatKind[], call: () => Promise<T>): Promise<T> {
+  if (!kinds.includes(app.kind)) throw serverError(`WeChat app ${app.appid} is not a ${kinds.join(' or ')}`);
   try {
     return await call();
   } catch (error) {

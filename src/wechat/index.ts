@@ -5,3 +5,4 @@
  */
 export { createWeChatClient } from './client';
 export type { Transport, WeChat, WeChatIdentity } from './types';
+export { WECHAT_WEB_ORIGIN, webAuthorizationUrl, type WebScope } from './web-authorization';

@@ -23,6 +23,11 @@ export interface WeChatIdentity {
 export interface WeChat {
   /** Mobile app SendAuth code: sns/oauth2/access_token, then sns/userinfo when profile is wanted. */
   appLogin(app: WeChatApp, code: string, options: { profile: boolean }): Promise<WeChatIdentity>;
+  /**
+   * A web authorization's code (Official Account or Website App): the same
+   * exchange as an app's; the profile only when the granted scope allows it.
+   */
+  webLogin(app: WeChatApp, code: string, options: { profile: boolean }): Promise<WeChatIdentity>;
   /** wx.login code: sns/jscode2session, then (optional) wxa/business/getuserphonenumber with the openid. */
   miniProgramLogin(app: WeChatApp, code: string, options: { phoneCode?: string }): Promise<WeChatIdentity>;
   /** wxa/getwxacodeunlimit: PNG bytes of a mini program code whose scene is `scene` (<= 32 chars). */

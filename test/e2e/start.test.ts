@@ -33,7 +33,7 @@ describe('npm start (docs/protocol.md §1)', { timeout: 600_000 }, () => {
       expect(signingKeys.keys).toHaveLength(1);
       expect(signingKeys.keys[0]).toMatchObject({ alg: 'RS256', d: expect.any(String) });
       expect(provider.registrationToken).toBe('dev-registration-token');
-      expect(provider.wechatApps.map((app) => app.kind).sort()).toEqual(['app', 'miniprogram']);
+      expect(provider.wechatApps.map((app) => app.kind).sort()).toEqual(['app', 'miniprogram', 'officialaccount', 'website']);
       for (const app of provider.wechatApps) expect(app.appid).toMatch(/^wx[0-9a-f]{16}$/);
 
       const metadata = await discover(provider.issuer);

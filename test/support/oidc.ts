@@ -50,7 +50,9 @@ export function postForm(path: string, client: RegisteredClient | undefined, par
 }
 
 export interface SandboxCode {
-  kind: 'app' | 'miniprogram' | 'phone';
+  kind: 'app' | 'miniprogram' | 'phone' | 'officialaccount' | 'website';
+  /** Web authorization codes: the WeChat scope granted. */
+  scope?: string;
   openid?: string;
   unionid?: string;
   nickname?: string;

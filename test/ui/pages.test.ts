@@ -74,13 +74,23 @@ describe('LoginPage (docs/protocol.md §5)', () => {
       openUrl: 'http://localhost:8787/login/x/open',
       statusUrl: 'http://localhost:8787/login/x/status',
       continueUrl: 'http://localhost:8787/login/x/continue',
+      websiteUrl: 'http://localhost:8787/login/x/wechat/website',
     });
     let html = await render(LoginPage(absolute));
-    for (const url of [absolute.qrUrl, absolute.openUrl, absolute.statusUrl, absolute.continueUrl]) {
+    for (const url of [absolute.qrUrl!, absolute.openUrl!, absolute.statusUrl, absolute.continueUrl, absolute.websiteUrl!]) {
       html = html.replaceAll(url, '');
     }
     expect(html).not.toMatch(/https?:|\/\/[a-z]|url\(|@import|<link|<iframe/i);
     expect(html.match(/<img/g)).toHaveLength(1);
+  });
+
+  it('marks each way in with data-login-method, and shows only the ways it was given', async () => {
+    const all = await render(LoginPage(props({ websiteUrl: '/login/x/wechat/website' })));
+    expect(attribute(all, 'data-login-method')).toEqual(['miniprogram-code', 'website-qr', 'open-wechat']);
+    const websiteOnly = await render(LoginPage(props({ qrUrl: undefined, openUrl: undefined, websiteUrl: '/login/x/wechat/website' })));
+    expect(attribute(websiteOnly, 'data-login-method')).toEqual(['website-qr']);
+    expect(websiteOnly).not.toContain('<img');
+    expect(attribute(await render(LoginPage(props())), 'data-login-method')).toEqual(['miniprogram-code', 'open-wechat']);
   });
 
   it("shows the sandbox's stand-in for the mini program only when the entry point adds it, under the page's nonce", async () => {

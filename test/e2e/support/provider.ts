@@ -15,7 +15,7 @@ import { parseEnv } from 'node:util';
 export interface WeChatApp {
   appid: string;
   secret: string;
-  kind: 'app' | 'miniprogram';
+  kind: 'app' | 'miniprogram' | 'officialaccount' | 'website';
 }
 
 export interface Provider {
