@@ -39,6 +39,7 @@ const STRINGS = {
     approve: 'Approve',
     cancel: 'Cancel',
     errorTitle: 'WeChat sandbox: bad request',
+    leaving: 'Back to the application…',
     problems: {
       appid: 'appid is missing or not a configured WeChat app.',
       kind: 'This appid is of another kind of app: connect/oauth2/authorize takes an Official Account’s, connect/qrconnect a Website App’s.',
@@ -59,6 +60,7 @@ const STRINGS = {
     approve: '同意',
     cancel: '取消',
     errorTitle: '微信沙盒：请求参数错误',
+    leaving: '正在返回应用…',
     problems: {
       appid: 'appid 为空或不是已配置的微信应用。',
       kind: '此 appid 属于其他类型的应用：connect/oauth2/authorize 需要公众号的 appid，connect/qrconnect 需要网站应用的 appid。',
@@ -115,9 +117,9 @@ sandboxPages.post('/connect/answer', async (c) => {
   const given = (name: string) => field(name)?.trim() || undefined;
   switch (field('answer')) {
     case 'approve':
-      return approve(c, checked, { openid: given('openid'), unionid: given('unionid'), nickname: given('nickname') });
+      return approve(c, checked, { openid: given('openid'), unionid: given('unionid'), nickname: given('nickname') }, leaveAfterForm);
     case 'cancel':
-      return c.redirect(returnTo(checked, undefined));
+      return leaveAfterForm(c, returnTo(checked, undefined));
     default:
       return problemPage(c, STRINGS[locale(c)].problems.answer);
   }
@@ -137,7 +139,12 @@ async function authorize(c: PagesContext, kind: WebKind) {
  * Mints the code (a new random openid when none is given) and goes back with
  * it; an Official Account remembers the person for a later silent pass.
  */
-async function approve(c: PagesContext, authorization: Authorization, person: Partial<Person> & { nickname?: string }) {
+async function approve(
+  c: PagesContext,
+  authorization: Authorization,
+  person: Partial<Person> & { nickname?: string },
+  leave: (c: PagesContext, url: string) => Response | Promise<Response> = (context, url) => context.redirect(url),
+) {
   const { app, scope } = authorization;
   const code = parseMintRequest({ kind: app.kind, appid: app.appid, scope, ...person }, getConfig(c.env).wechatApps);
   if (typeof code === 'string') return problemPage(c, code);
@@ -151,7 +158,30 @@ async function approve(c: PagesContext, authorization: Authorization, person: Pa
       maxAge: PERSON_MAX_AGE,
     });
   }
-  return c.redirect(returnTo(authorization, await mintCode(c.env.KV, code)));
+  return leave(c, returnTo(authorization, await mintCode(c.env.KV, code)));
+}
+
+/**
+ * Back to redirect_uri after the page's form, by a page that moves on by itself,
+ * as WeChat's own page (another site) does: a redirect answering the form would
+ * carry the whole way to the client under this page's CSP form-action.
+ */
+async function leaveAfterForm(c: PagesContext, url: string) {
+  const current = locale(c);
+  const leaving = STRINGS[current].leaving;
+  const page = Layout({
+    locale: current,
+    title: leaving,
+    nonce: pageNonce(c),
+    children: (
+      <main data-testid="sandbox-wechat-leaving">
+        <p>
+          <a href={url}>{leaving}</a>
+        </p>
+      </main>
+    ),
+  });
+  return c.html(await (await page).toString(), 200, { Refresh: `0; url=${url}` });
 }
 
 /**

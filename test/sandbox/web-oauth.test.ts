@@ -77,9 +77,17 @@ async function submit(page: Page, query: Query, button: 'approve' | 'cancel', pe
   return answer({ ...hiddenFields(await shown.text()), ...person, answer: button });
 }
 
+/**
+ * Where the browser goes next: a silent pass redirects (302); after the page's form, a
+ * page that moves on by itself (200, `Refresh: 0; url=…`), so that the way to the client
+ * is not a redirect of the form's submission.
+ */
 function redirected(response: Response): URL {
-  expect(response.status).toBe(302);
-  return new URL(response.headers.get('location')!);
+  if (response.status === 302) return new URL(response.headers.get('location')!);
+  expect(response.status).toBe(200);
+  const refresh = /^0; url=(.+)$/.exec(response.headers.get('refresh') ?? '');
+  expect(refresh, 'a Refresh header').not.toBeNull();
+  return new URL(refresh![1]!);
 }
 
 const api = (path: string) => sandboxApi.request(`https://api.weixin.qq.com${path}`, {}, env);

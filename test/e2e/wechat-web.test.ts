@@ -1,0 +1,130 @@
+/**
+ * WeChat's own web logins in real Chromium (docs/protocol.md §5a), through the
+ * sandbox's stand-ins for WeChat's pages, completed by openid-client: inside
+ * WeChat's browser (an iPhone's and an Android's User-Agent) the Official
+ * Account's authorization, on a desktop the Website App's QR login. The same
+ * unionid is the same `sub` as a mini program's token exchange.
+ */
+import { randomUUID } from 'node:crypto';
+import * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { arrivalAt, launchBrowser, startRelyingParty, type Browser, type RelyingParty } from './support/browser.ts';
+import { mintCode } from './support/mini-program.ts';
+import { startProvider, type Provider } from './support/provider.ts';
+
+const WECHAT_USER_AGENTS = {
+  iPhone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2f) NetType/WIFI Language/zh_CN',
+  Android: 'Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/122.0 Mobile Safari/537.36 XWEB/1220099 MMWEBSDK/20240301 MMWEBID/1234 MicroMessenger/8.0.48.2580(0x28003036) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64',
+};
+const insecure = { execute: [client.allowInsecureRequests] };
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+let provider: Provider;
+let rp: RelyingParty;
+let config: client.Configuration;
+let REDIRECT_URI: string;
+
+beforeAll(async () => {
+  [provider, rp] = await Promise.all([startProvider(), startRelyingParty()]);
+  REDIRECT_URI = `${rp.origin}/callback`;
+  config = await client.dynamicClientRegistration(
+    new URL(provider.issuer),
+    { client_name: 'WeChat web E2E', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', TOKEN_EXCHANGE], response_types: ['code'] },
+    client.ClientSecretBasic(),
+    { ...insecure, initialAccessToken: provider.registrationToken },
+  );
+});
+
+afterAll(async () => {
+  await Promise.all([rp?.close(), provider?.stop()]);
+});
+
+async function authorizationRequest(scope = 'openid profile') {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  return { url, verifier, state, nonce };
+}
+
+/** The `sub` a mini program's token exchange gets for this unionid. */
+async function miniProgramSub(unionid: string): Promise<string> {
+  const minted = await mintCode(provider.issuer, { kind: 'miniprogram', unionid });
+  const tokens = await client.genericGrantRequest(
+    config,
+    TOKEN_EXCHANGE,
+    { subject_token: minted.code, subject_token_type: 'urn:wechat:token-type:miniprogram_code', scope: 'openid', wechat_appid: minted.appid },
+  );
+  return tokens.claims()!.sub;
+}
+
+async function withBrowser<T>(userAgent: string | undefined, run: (browser: Browser) => Promise<T>): Promise<T> {
+  const browser = await launchBrowser({ locale: 'zh-CN', ...(userAgent && { userAgent }) });
+  try {
+    return await run(browser);
+  } finally {
+    await browser.close();
+  }
+}
+
+describe("the Official Account inside WeChat's browser", () => {
+  it.each(Object.entries(WECHAT_USER_AGENTS))('%s: straight to the authorization, no code to scan; the same sub as the mini program', async (_, userAgent) => {
+    const unionid = `oa-e2e-${randomUUID()}`;
+    await withBrowser(userAgent, async ({ page }) => {
+      const request = await authorizationRequest();
+      await page.goto(request.url.href);
+      // No login page in between: WeChat's (here the sandbox's) authorization page.
+      await page.waitForURL((url) => url.pathname === '/sandbox/wechat/connect/oauth2/authorize');
+      expect(new URL(page.url()).searchParams.get('scope')).toBe('snsapi_userinfo');
+      await page.locator('input[name="unionid"]').fill(unionid);
+      await page.locator('[data-sandbox-approve]').click();
+      const back = await arrivalAt(page, REDIRECT_URI);
+      const tokens = await client.authorizationCodeGrant(config, back, {
+        pkceCodeVerifier: request.verifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+      });
+      expect(tokens.claims()!.sub).toBe(await miniProgramSub(unionid));
+    });
+  });
+
+  it('a person who refuses comes back to the client with access_denied', async () => {
+    await withBrowser(WECHAT_USER_AGENTS.iPhone, async ({ page }) => {
+      const request = await authorizationRequest();
+      await page.goto(request.url.href);
+      await page.locator('[data-sandbox-cancel]').click();
+      const back = await arrivalAt(page, REDIRECT_URI);
+      expect(back.searchParams.get('error')).toBe('access_denied');
+      expect(back.searchParams.get('state')).toBe(request.state);
+    });
+  });
+});
+
+describe('the Website App on a desktop', () => {
+  it('offers the QR login beside the mini program code; through it, the same sub as the mini program', async () => {
+    const unionid = `web-e2e-${randomUUID()}`;
+    await withBrowser(undefined, async ({ page }) => {
+      const request = await authorizationRequest();
+      await page.goto(request.url.href);
+      expect(await page.locator('[data-login-method]').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-login-method')))).toEqual([
+        'miniprogram-code',
+        'website-qr',
+        'open-wechat',
+      ]);
+      await page.getByTestId('website-qr').click();
+      await page.waitForURL((url) => url.pathname === '/sandbox/wechat/connect/qrconnect');
+      await page.locator('input[name="unionid"]').fill(unionid);
+      await page.locator('[data-sandbox-approve]').click();
+      const back = await arrivalAt(page, REDIRECT_URI);
+      const tokens = await client.authorizationCodeGrant(config, back, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce });
+      expect(tokens.claims()!.sub).toBe(await miniProgramSub(unionid));
+    });
+  });
+});
