@@ -15,6 +15,7 @@ import type { Env } from './config';
 import type { AppEnv } from './context';
 import { OAuthError } from './errors';
 import { deviceVerification } from './login/device-verification';
+import { domainVerification } from './login/domain-verification';
 import { handoff } from './login/handoff';
 import { loginPages, loginResources } from './login/pages';
 import { webCallback, webDoors } from './login/web-doors';
@@ -82,6 +83,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   api(PATHS.deviceAuthorization, deviceAuthorization);
   api(PATHS.handoff, handoff);
   api(PATHS.login, loginResources);
+  api('/', domainVerification);
   for (const [path, routes] of options.apiRoutes ?? []) api(path, routes);
 
   const pages = audience(app, [noStore, formTargets, pageHeaders], pageError);

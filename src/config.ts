@@ -18,6 +18,11 @@ export interface Env {
   WECHAT_TIMEOUT_MS?: string;
   /** Milliseconds before the one retry of an idempotent WeChat call, 0 to 10000; 300 when unset. */
   WECHAT_RETRY_DELAY_MS?: string;
+  /**
+   * The token of the Official Account's domain verification file: WeChat asks
+   * for `MP_verify_<token>.txt` at the domain's root, containing the token.
+   */
+  WECHAT_MP_VERIFY?: string;
 }
 
 /**
@@ -48,6 +53,8 @@ export interface Config {
   registrationToken: string;
   wechatApps: readonly WeChatApp[];
   wechat: WeChatSettings;
+  /** The Official Account's domain verification token, when one is set. */
+  mpVerify?: string;
   /** Lifetimes in seconds. */
   ttl: {
     accessToken: number;
@@ -98,6 +105,7 @@ export function parseConfig(env: Env): Config {
       timeoutMs: milliseconds(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 5000, 1, 60_000),
       retryDelayMs: milliseconds(env.WECHAT_RETRY_DELAY_MS, 'WECHAT_RETRY_DELAY_MS', 300, 0, 10_000),
     },
+    mpVerify: parseMpVerify(env.WECHAT_MP_VERIFY),
     ttl: {
       accessToken: 3600,
       idToken: 3600,
@@ -139,6 +147,12 @@ function parseWeChatApps(value: string | undefined): WeChatApp[] {
   return apps;
 }
 
+function parseMpVerify(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^[A-Za-z0-9]{1,64}$/.test(value)) throw new Error('WECHAT_MP_VERIFY must be the token of MP_verify_<token>.txt: 1 to 64 letters and digits');
+  return value;
+}
+
 function milliseconds(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined || value === '') return fallback;
   const ms = Number(value);
@@ -153,7 +167,7 @@ let cached: { source: readonly (string | undefined)[]; config: Config } | undefi
  * the values read, not on the env object, which the runtime need not reuse.
  */
 export function getConfig(env: Env): Config {
-  const source = [env.ISSUER, env.REGISTRATION_TOKEN, env.WECHAT_APPS, env.WECHAT_TIMEOUT_MS, env.WECHAT_RETRY_DELAY_MS];
+  const source = [env.ISSUER, env.REGISTRATION_TOKEN, env.WECHAT_APPS, env.WECHAT_TIMEOUT_MS, env.WECHAT_RETRY_DELAY_MS, env.WECHAT_MP_VERIFY];
   if (!cached || source.some((value, i) => value !== cached!.source[i])) cached = { source, config: parseConfig(env) };
   return cached.config;
 }

@@ -1,0 +1,16 @@
+/**
+ * The Official Account's web authorization domain (docs/protocol.md §5a):
+ * WeChat proves the operator owns it by fetching `MP_verify_<token>.txt` at
+ * the domain's root, expecting the token. The operator sets the token
+ * (`WECHAT_MP_VERIFY`); any other such file is unknown.
+ */
+import { Hono } from 'hono';
+import { bridge, type AppEnv } from '../context';
+
+export const domainVerification = new Hono<AppEnv>().get('/:file{MP_verify_[A-Za-z0-9]+\\.txt}', (c) => {
+  const token = bridge(c).config.mpVerify;
+  if (!token || c.req.param('file') !== `MP_verify_${token}.txt`) {
+    return c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404);
+  }
+  return c.text(token, 200, { 'Cache-Control': 'public, max-age=3600' });
+});
