@@ -42,6 +42,8 @@ import { startProvider, type Provider } from './support/provider.ts';
 setFlag('IS_LOG', false);
 
 const REGISTERED_REDIRECT = 'http://127.0.0.1/callback';
+const WECHAT_USER_AGENT =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2f) NetType/WIFI Language/zh_CN';
 const SCOPE = 'openid profile offline_access';
 
 /**
@@ -167,13 +169,13 @@ beforeEach(({ onTestFailed }) => {
 });
 
 /** One authorization through AppAuth: returns the request (with its PKCE verifier) and what came back. */
-async function authorize(extras: Record<string, string>, userPart: (page: Page) => Promise<void>) {
+async function authorize(extras: Record<string, string>, userPart: (page: Page) => Promise<void>, page = browser.page) {
   const request = new AuthorizationRequest(
     { response_type: AuthorizationRequest.RESPONSE_TYPE_CODE, client_id: clientId, redirect_uri: loopback.redirectUri, scope: SCOPE, extras },
     new NodeCrypto(),
     true,
   );
-  const handler = new ChromiumAuthorizationHandler(browser.page, loopback);
+  const handler = new ChromiumAuthorizationHandler(page, loopback);
   const notifier = new AuthorizationNotifier();
   const completed = new Promise<AuthorizationRequestResponse>((resolve) =>
     notifier.setAuthorizationListener((req, response, error) => resolve({ request: req, response, error })),
@@ -182,7 +184,7 @@ async function authorize(extras: Record<string, string>, userPart: (page: Page) 
   const before = loopback.received.length;
   handler.performAuthorizationRequest(configuration, request);
   await handler.opened;
-  await userPart(browser.page);
+  await userPart(page);
   await handler.completeAuthorizationRequestIfPossible();
   const { response, error } = await completed;
   // What AppAuth drops but an app should check: state, and the issuer (RFC 9207).
@@ -316,6 +318,46 @@ describe('a native app with AppAuth-JS 1.3.2, in headless Chromium', () => {
     const again = await redeem(request.internal!.code_verifier!);
     expect((await verifyIdToken(again.idToken, nonce)).sub).toBe(sub);
     await expect(redeem(request.internal!.code_verifier!)).rejects.toThrow();
+  });
+
+  describe("through WeChat's own web doors (the same person, one sub)", () => {
+    const unionid = `appauth-web-${Date.now()}`;
+    const subs: string[] = [];
+    it.each([
+      ["the Official Account, with WeChat's User-Agent", 'officialaccount'],
+      ["the Website App's QR page, on a desktop", 'website'],
+    ])('logs in through %s', async (_, door) => {
+      const nonce = `appauth-${door}`;
+      // WeChat's browser is another browser: its own User-Agent, its own cookies.
+      const wechat = door === 'officialaccount' ? await launchBrowser({ locale: 'zh-CN', userAgent: WECHAT_USER_AGENT }) : undefined;
+      try {
+        const { request, response, error } = await authorize(
+          { nonce, prompt: 'login' },
+          async (page) => {
+            if (door === 'website') await page.getByTestId('website-qr').click();
+            await page.waitForURL((url) => url.pathname.startsWith('/sandbox/wechat/connect/'));
+            await page.locator('input[name="unionid"]').fill(unionid);
+            await page.locator('[data-sandbox-approve]').click();
+          },
+          wechat?.page,
+        );
+        expect(error).toBeNull();
+        const grant = await tokenHandler.performTokenRequest(
+          configuration,
+          new TokenRequest({
+            grant_type: GRANT_TYPE_AUTHORIZATION_CODE,
+            code: response!.code,
+            redirect_uri: loopback.redirectUri,
+            client_id: clientId,
+            extras: { code_verifier: request.internal!.code_verifier! },
+          }),
+        );
+        subs.push((await verifyIdToken(grant.idToken, nonce)).sub!);
+      } finally {
+        await wechat?.close();
+      }
+      expect(new Set(subs).size).toBe(1);
+    });
   });
 
   it('revokes the refresh token with AppAuth; it then no longer refreshes', async () => {
