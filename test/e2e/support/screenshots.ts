@@ -2,9 +2,12 @@
  * `npm run screenshots`: the login page as a user sees it, for the README.
  * Starts the provider as `npm start` does, registers a client, opens a pending
  * login in headless Chromium at a desktop and a phone size, and writes
- * docs/login-desktop.png (1280×800, zh-CN) and docs/login-phone.png
- * (390×844 at 2×, en). The sandbox simulator form (local development only)
- * is taken out, so the pictures show the page as a deployed bridge serves it.
+ * docs/login-desktop.png (1280×800, zh-CN: the mini program code and the
+ * Website App's QR login), docs/login-phone.png (390×844 at 2×, en) and
+ * docs/login-wechat.png (390×844 at 2×, zh-CN, WeChat's User-Agent: no login
+ * page, straight to the Official Account's authorization, here the sandbox's
+ * stand-in for WeChat's page). The sandbox simulator form (local development
+ * only) is taken out, so the pictures show the page as a deployed bridge serves it.
  * Chinese text needs a CJK font on the machine (Debian: `apt-get install
  * fonts-noto-cjk`).
  */
@@ -38,7 +41,12 @@ afterAll(async () => {
   await provider?.stop();
 });
 
-async function shoot(browser: Browser, file: string): Promise<void> {
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+const PHONE_CHROME = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36';
+const PHONE_WECHAT =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2f) NetType/WIFI Language/zh_CN';
+
+async function shoot(browser: Browser, file: string, page: 'login' | 'wechat' = 'login'): Promise<void> {
   const url = new URL('/authorize', provider.issuer);
   url.search = new URLSearchParams({
     client_id: clientId,
@@ -50,14 +58,18 @@ async function shoot(browser: Browser, file: string): Promise<void> {
     code_challenge_method: 'S256',
   }).toString();
   try {
-    const { page } = browser;
-    await page.goto(url.href);
-    await page.locator('[data-login-session]').waitFor();
-    await page.waitForFunction("(() => { const img = document.getElementById('qr'); return img.complete && img.naturalWidth > 0; })()");
-    // Production has no sandbox: without its form the page is exactly what a deployed bridge serves.
-    await page.evaluate("document.getElementById('sandbox')?.remove()");
-    await page.evaluate('document.fonts.ready');
-    await page.screenshot({ path: docs(file) });
+    const tab = browser.page;
+    await tab.goto(url.href);
+    if (page === 'wechat') {
+      await tab.getByTestId('sandbox-wechat-page').waitFor();
+    } else {
+      await tab.locator('[data-login-session]').waitFor();
+      await tab.waitForFunction("(() => { const img = document.getElementById('qr'); return img.complete && img.naturalWidth > 0; })()");
+      // Production has no sandbox: without its form the page is exactly what a deployed bridge serves.
+      await tab.evaluate("document.getElementById('sandbox')?.remove()");
+    }
+    await tab.evaluate('document.fonts.ready');
+    await tab.screenshot({ path: docs(file) });
     console.log(`wrote docs/${file}`);
   } finally {
     await browser.close();
@@ -69,8 +81,9 @@ it('docs/login-desktop.png: 1280×800, zh-CN', async () => {
 });
 
 it('docs/login-phone.png: 390×844 at 2×, en', async () => {
-  await shoot(
-    await launchBrowser({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'en-US' }),
-    'login-phone.png',
-  );
+  await shoot(await launchBrowser({ ...PHONE, userAgent: PHONE_CHROME, locale: 'en-US' }), 'login-phone.png');
+});
+
+it("docs/login-wechat.png: 390×844 at 2×, zh-CN, in WeChat's browser", async () => {
+  await shoot(await launchBrowser({ ...PHONE, userAgent: PHONE_WECHAT, locale: 'zh-CN' }), 'login-wechat.png', 'wechat');
 });
