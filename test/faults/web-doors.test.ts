@@ -186,7 +186,7 @@ async function expectCallback(
   await expectFreshRoundSucceeds(browser, loginId, door, scope);
 }
 
-describe.each(DOORS)('sns/oauth2/access_token failing at the $door callback (docs/wechat.md "sns/oauth2/access_token", "Retries", "Errcodes", "Snapshot users")', ({ door, scope }) => {
+describe.each(DOORS)('sns/oauth2/access_token failing at the $door callback (docs/wechat.md "Web authorization pages", "sns/oauth2/access_token", "Retries", "Errcodes", "Snapshot users")', ({ door, scope }) => {
   it.each(EXCHANGE_FAULTS.map(([fault, outcome]) => [fault === 'snapshot' ? 'a snapshot user' : label(fault), fault, outcome] as const))(
     "%s as the code's fault: the right page, exchanged exactly once, nothing written, the login still open",
     async (_, fault, outcome) => {
@@ -204,7 +204,7 @@ describe.each(DOORS)('sns/oauth2/access_token failing at the $door callback (doc
   );
 });
 
-describe.each(DOORS)('sns/userinfo failing at the $door callback (docs/wechat.md "sns/userinfo", "Retries", "Errcodes")', ({ door, scope }) => {
+describe.each(DOORS)('sns/userinfo failing at the $door callback (docs/wechat.md "Web authorization pages", "sns/userinfo", "Retries", "Errcodes")', ({ door, scope }) => {
   it.each(USERINFO_FAULTS.map(([fault, outcome, calls]) => [label(fault), fault, outcome, calls] as const))(
     '%s every time: the right page, asked at most twice, nothing written, the login still open',
     async (_, fault, outcome, userinfoCalls) => {
@@ -220,7 +220,7 @@ describe.each(DOORS)('sns/userinfo failing at the $door callback (docs/wechat.md
   );
 });
 
-describe('sns/userinfo under snsapi_base (docs/wechat.md "sns/userinfo")', () => {
+describe('sns/userinfo under snsapi_base (docs/wechat.md "Web authorization pages": 48001 under snsapi_base)', () => {
   it('is not asked in the silent round, so its faults do not matter: someone new is sent to the page with consent', async () => {
     const browser = new Browser();
     const loginId = await startLogin(browser, authorizeUrl(client, { scope: 'openid' }));
