@@ -107,6 +107,39 @@ describe("the Official Account inside WeChat's browser", () => {
   });
 });
 
+describe("a callback that is not this browser's, or not new", () => {
+  it('a swapped state logs no one in, and a replayed one fails', async () => {
+    const victim = await launchBrowser({ locale: 'zh-CN', userAgent: WECHAT_USER_AGENTS.iPhone });
+    const attacker = await launchBrowser({ locale: 'zh-CN', userAgent: WECHAT_USER_AGENTS.Android });
+    try {
+      // The victim leaves for WeChat; the URL WeChat would send them back to carries their state.
+      const request = await authorizationRequest();
+      await victim.page.goto(request.url.href);
+      await victim.page.waitForURL((url) => url.pathname === '/sandbox/wechat/connect/oauth2/authorize');
+      const state = new URL(victim.page.url()).searchParams.get('state')!;
+      const minted = await mintCode(provider.issuer, { kind: 'officialaccount', scope: 'snsapi_userinfo' });
+      const callback = `${provider.issuer}/wechat/callback?code=${minted.code}&state=${state}`;
+
+      // Opened in another browser (sent to someone, or a state swapped in), it is an error page and goes nowhere.
+      const visits = rp.visits.length;
+      const stranger = await attacker.page.goto(callback);
+      expect(stranger?.status()).toBe(400);
+      expect(new URL(attacker.page.url()).pathname).toBe('/wechat/callback');
+      expect(rp.visits.length).toBe(visits);
+
+      // The browser that left with it still gets in, once; the same callback again fails.
+      await victim.page.goto(callback);
+      const back = await arrivalAt(victim.page, REDIRECT_URI);
+      const tokens = await client.authorizationCodeGrant(config, back, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce });
+      expect(tokens.claims()!.sub).toEqual(expect.any(String));
+      const replay = await victim.page.goto(callback);
+      expect(replay?.status()).toBe(400);
+    } finally {
+      await Promise.all([victim.close(), attacker.close()]);
+    }
+  });
+});
+
 describe('the Website App on a desktop', () => {
   it('offers the QR login beside the mini program code; through it, the same sub as the mini program', async () => {
     const unionid = `web-e2e-${randomUUID()}`;
