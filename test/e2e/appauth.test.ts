@@ -195,6 +195,20 @@ async function authorize(extras: Record<string, string>, userPart: (page: Page) 
   return { request, response, error };
 }
 
+/** The code grant through AppAuth, which sends the PKCE verifier only when the app puts it into the extras. */
+function redeemCode(code: string, codeVerifier: string): Promise<TokenResponse> {
+  return tokenHandler.performTokenRequest(
+    configuration,
+    new TokenRequest({
+      grant_type: GRANT_TYPE_AUTHORIZATION_CODE,
+      code,
+      redirect_uri: loopback.redirectUri,
+      client_id: clientId,
+      extras: { code_verifier: codeVerifier },
+    }),
+  );
+}
+
 async function verifyIdToken(idToken: string | undefined, nonce: string) {
   expect(idToken).toEqual(expect.any(String));
   const { payload } = await jwtVerify(idToken!, createRemoteJWKSet(new URL(issuerMetadata.jwks_uri)), {
@@ -255,17 +269,7 @@ describe('a native app with AppAuth-JS 1.3.2, in headless Chromium', () => {
     const codeVerifier = request.internal?.code_verifier;
     expect(codeVerifier).toEqual(expect.any(String));
 
-    // AppAuth sends the verifier only when the app puts it into the extras.
-    tokens = await tokenHandler.performTokenRequest(
-      configuration,
-      new TokenRequest({
-        grant_type: GRANT_TYPE_AUTHORIZATION_CODE,
-        code: response!.code,
-        redirect_uri: loopback.redirectUri,
-        client_id: clientId,
-        extras: { code_verifier: codeVerifier! },
-      }),
-    );
+    tokens = await redeemCode(response!.code, codeVerifier!);
     expect(tokens.tokenType.toLowerCase()).toBe('bearer');
     expect(tokens.refreshToken).toEqual(expect.any(String));
     expect(tokens.isValid()).toBe(true);
@@ -302,17 +306,7 @@ describe('a native app with AppAuth-JS 1.3.2, in headless Chromium', () => {
       expect(page.url()).toMatch(new RegExp(`^${loopback.redirectUri}\\?`));
     });
     expect(error).toBeNull();
-    const redeem = (codeVerifier: string) =>
-      tokenHandler.performTokenRequest(
-        configuration,
-        new TokenRequest({
-          grant_type: GRANT_TYPE_AUTHORIZATION_CODE,
-          code: response!.code,
-          redirect_uri: loopback.redirectUri,
-          client_id: clientId,
-          extras: { code_verifier: codeVerifier },
-        }),
-      );
+    const redeem = (codeVerifier: string) => redeemCode(response!.code, codeVerifier);
     // NodeRequestor turns any non-200 into a generic error.
     await expect(redeem(new NodeCrypto().generateRandom(128))).rejects.toThrow();
     const again = await redeem(request.internal!.code_verifier!);
@@ -342,16 +336,7 @@ describe('a native app with AppAuth-JS 1.3.2, in headless Chromium', () => {
           wechat?.page,
         );
         expect(error).toBeNull();
-        const grant = await tokenHandler.performTokenRequest(
-          configuration,
-          new TokenRequest({
-            grant_type: GRANT_TYPE_AUTHORIZATION_CODE,
-            code: response!.code,
-            redirect_uri: loopback.redirectUri,
-            client_id: clientId,
-            extras: { code_verifier: request.internal!.code_verifier! },
-          }),
-        );
+        const grant = await redeemCode(response!.code, request.internal!.code_verifier!);
         subs.push((await verifyIdToken(grant.idToken, nonce)).sub!);
       } finally {
         await wechat?.close();
