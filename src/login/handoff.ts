@@ -37,17 +37,40 @@ function parseHandoff(body: unknown): HandoffBody {
 }
 
 const usedLogin = () => new OAuthError('login_already_used', 'this login was already answered', 409);
+const unknownLogin = () => new OAuthError('login_not_found', 'no pending login has this id, or it expired', 404);
 
-export const handoff = new Hono<AppEnv>().post('/', async (c) => {
+export const handoff = new Hono<AppEnv>()
+  /**
+   * `GET /wechat/handoff/<login>`: what the mini program shows before the person
+   * approves: which application, which scopes, and what is waiting. Never a
+   * secret nor who the person is; an answered login is as gone as an unknown one.
+   */
+  .get('/:login', async (c) => {
+    const { db, env, now } = bridge(c);
+    const id = c.req.param('login');
+    if (!LOGIN_ID.test(id)) throw unknownLogin();
+    const [pending, answered] = await Promise.all([getPendingLogin(env.KV, id, now), findApproval(db, id)]);
+    const client = pending && !answered ? await findClient(db, pending.clientId) : undefined;
+    if (!pending || !client) throw unknownLogin();
+    return c.json({
+      kind: pending.authorization ? 'browser' : 'device',
+      client_id: client.clientId,
+      client_name: client.metadata.client_name ?? client.clientId,
+      scopes: pending.scopes,
+      expires_at: pending.expiresAt,
+      device: pending.device ?? {},
+    });
+  })
+  .post('/', async (c) => {
   const context = bridge(c);
   const { db, env, now, config } = context;
   const body = parseHandoff(await readJson(c));
 
   const [pending, answered] = await Promise.all([getPendingLogin(env.KV, body.login, now), findApproval(db, body.login)]);
-  if (!pending) throw new OAuthError('login_not_found', 'no pending login has this id, or it expired', 404);
+  if (!pending) throw unknownLogin();
   if (answered) throw usedLogin();
   const client = await findClient(db, pending.clientId);
-  if (!client) throw new OAuthError('login_not_found', 'no pending login has this id, or it expired', 404);
+  if (!client) throw unknownLogin();
 
   let approval;
   if (body.deny) {

@@ -10,6 +10,7 @@ import { randomId, sha256, timingSafeEqualStrings } from '../crypto';
 import { getPendingLogin, putPendingLogin, type PendingLogin } from '../store/pending-logins';
 import type { Scope } from '../types';
 import { browserCookieName, setBrowserCookie } from './session';
+import { describeWaitingDevice } from './waiting-device';
 
 /** A login id: at most 32 of [A-Za-z0-9_-], so it fits a mini program code's `scene`. */
 export const LOGIN_ID = /^[A-Za-z0-9_-]{1,32}$/;
@@ -26,6 +27,7 @@ export async function startBrowserLogin(c: AppContext, bridge: Bridge, request: 
     clientId,
     scopes,
     expiresAt: bridge.now + ttl,
+    device: waitingDevice(c),
     authorization: { ...authorization, browserHash: await sha256(browserSecret) },
   };
   await putPendingLogin(bridge.env.KV, login, bridge.now);
@@ -34,9 +36,12 @@ export async function startBrowserLogin(c: AppContext, bridge: Bridge, request: 
 }
 
 /** Starts a device login (RFC 8628) whose id is the user code the device shows. */
-export async function startDeviceLogin(bridge: Bridge, userCode: string, clientId: string, scopes: Scope[]): Promise<void> {
-  await putPendingLogin(bridge.env.KV, { id: userCode, clientId, scopes, expiresAt: bridge.now + bridge.config.ttl.deviceCode }, bridge.now);
+export async function startDeviceLogin(c: AppContext, bridge: Bridge, userCode: string, clientId: string, scopes: Scope[]): Promise<void> {
+  const login: PendingLogin = { id: userCode, clientId, scopes, expiresAt: bridge.now + bridge.config.ttl.deviceCode, device: waitingDevice(c) };
+  await putPendingLogin(bridge.env.KV, login, bridge.now);
 }
+
+const waitingDevice = (c: AppContext) => describeWaitingDevice(c.req.header('User-Agent'), c.req.raw.cf as Parameters<typeof describeWaitingDevice>[1]);
 
 /** The pending login named in the path, if it exists and this browser may see it. */
 export async function pendingFor(c: AppContext, bridge: Bridge): Promise<PendingLogin | undefined> {

@@ -41,7 +41,7 @@ export const deviceAuthorization = new Hono<AppEnv>().post('/', async (c) => {
       if (attempt >= 3 || !isUniqueViolation(error)) throw error;
     }
   }
-  await startDeviceLogin(context, userCode, client.clientId, scopes);
+  await startDeviceLogin(c, context, userCode, client.clientId, scopes);
 
   const verificationUri = `${config.issuer}${PATHS.deviceVerification}`;
   return c.json({

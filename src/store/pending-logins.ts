@@ -8,6 +8,8 @@ export interface PendingLogin {
   clientId: string;
   scopes: Scope[];
   expiresAt: number;
+  /** What is known of the browser or device that started the login, shown to the person who approves it. */
+  device?: { browser?: string; os?: string; region?: string };
   /** Browser logins: the authorization request to answer, and the browser it belongs to. */
   authorization?: {
     redirectUri: string;

@@ -82,3 +82,51 @@ describe('POST /wechat/handoff (docs/protocol.md §5)', () => {
     expect(response.status).toBe(400);
   });
 });
+
+describe('GET /wechat/handoff/<login>: what the mini program shows before the person approves (docs/protocol.md §5.3)', () => {
+  const CHROME_ON_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36';
+
+  it('a browser login: the application, the scopes in order, when it expires, and the browser that waits; no secret, no person', async () => {
+    const client = await register(webClientMetadata);
+    const browser = new Browser();
+    const started = await browser.get(authorizeUrl(client, { scope: 'openid phone profile' }), { 'User-Agent': CHROME_ON_WINDOWS });
+    const loginId = started.headers.get('Location')!.replace('/login/', '');
+    const response = await call(`/wechat/handoff/${loginId}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('Cache-Control')).toBe('no-store');
+    const shown = await response.json<Record<string, unknown>>();
+    expect(shown).toEqual({
+      kind: 'browser',
+      client_id: client.client_id,
+      client_name: 'Relying Party',
+      scopes: ['openid', 'profile', 'phone'],
+      expires_at: expect.any(Number),
+      // Where the request came from is Cloudflare's to say; a local run knows none.
+      device: { browser: 'Chrome', os: 'Windows' },
+    });
+    expect(shown.expires_at as number).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  it('a device login, by its user code: kind device, and what the device said it was', async () => {
+    const client = await register({ grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], token_endpoint_auth_method: 'none' });
+    const started = await call('/device_authorization', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'curl/8.5.0' },
+      body: new URLSearchParams({ client_id: client.client_id, scope: 'openid' }),
+    });
+    const { user_code: userCode } = await started.json<{ user_code: string }>();
+    const shown = await (await call(`/wechat/handoff/${userCode}`)).json<Record<string, unknown>>();
+    expect(shown).toMatchObject({ kind: 'device', client_id: client.client_id, scopes: ['openid'], device: { browser: 'curl' } });
+  });
+
+  it('an unknown, malformed or answered login is 404, with a JSON error', async () => {
+    const loginId = await pendingLogin();
+    expect((await call(`/wechat/handoff/${loginId}`)).status).toBe(200);
+    expect((await approve(loginId)).status).toBe(200);
+    for (const id of [loginId, 'no-such-login', 'x'.repeat(33), '%00']) {
+      const response = await call(`/wechat/handoff/${id}`);
+      expect(response.status, id).toBe(404);
+      expect(await response.json(), id).toMatchObject({ error: 'login_not_found' });
+    }
+  });
+});
