@@ -4,6 +4,6 @@
 // and tick "do not verify legal domains" (不校验合法域名) in WeChat DevTools.
 module.exports = {
   BRIDGE_URL: 'https://id.example.com',
-  // Shown as "登录 <APP_NAME>？"; the bridge does not tell the mini program which client is asking.
+  // Shown until the bridge has said which application is asking (GET /wechat/handoff/<login>).
   APP_NAME: '示例应用',
 };

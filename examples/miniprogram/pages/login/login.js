@@ -1,10 +1,21 @@
-// Approves (or denies) one pending login of the bridge: POST /wechat/handoff (docs/protocol.md §5.3).
+// Shows what is waiting (GET /wechat/handoff/<login>), then approves or denies that one
+// pending login of the bridge (POST /wechat/handoff), docs/protocol.md §5.3.
+// The person approves only what they can see: the application, what it asks for, and the
+// browser or device that waits (and, for a device, the code it shows).
 const { BRIDGE_URL, APP_NAME } = require('../../config');
 
 // The login id: at most 32 of [A-Za-z0-9_-] (it must fit a mini program code's scene).
 const LOGIN_ID = /^[A-Za-z0-9_-]{1,32}$/;
 // The scene of "opened from an app" (WXLaunchMiniProgram); only then may launchApp return to it.
 const SCENE_FROM_APP = 1069;
+
+const SCOPE_WORDS = {
+  openid: '你的微信身份',
+  profile: '昵称和头像',
+  phone: '手机号',
+  wechat: '微信账号标识（openid、unionid）',
+  offline_access: '在你离开后继续保持登录',
+};
 
 const MESSAGES = {
   400: '微信登录失败，请重试。',
@@ -16,8 +27,12 @@ Page({
   data: {
     appName: APP_NAME,
     login: '',
-    // ready | busy | approved | denied | invalid
-    state: 'ready',
+    // loading | ready | busy | approved | denied | invalid
+    state: 'loading',
+    // What waits, as the bridge describes it: the person confirms this before approving.
+    kind: '',
+    scopes: [],
+    device: '',
     error: '',
     fromApp: false,
   },
@@ -27,10 +42,30 @@ Page({
     // URL Scheme (wxa/generatescheme) or an app's WXLaunchMiniProgram path: `?login=<id or user_code>`.
     const login = options.scene ? decodeURIComponent(options.scene) : options.login || '';
     const enter = wx.getEnterOptionsSync ? wx.getEnterOptionsSync() : wx.getLaunchOptionsSync();
-    this.setData({
-      login,
-      fromApp: enter.scene === SCENE_FROM_APP,
-      state: LOGIN_ID.test(login) ? 'ready' : 'invalid',
+    this.setData({ login, fromApp: enter.scene === SCENE_FROM_APP, state: LOGIN_ID.test(login) ? 'loading' : 'invalid' });
+    if (LOGIN_ID.test(login)) this.describe();
+  },
+
+  // GET /wechat/handoff/<login>: no credentials, nothing secret, nothing about the person.
+  describe() {
+    wx.request({
+      url: `${BRIDGE_URL}/wechat/handoff/${this.data.login}`,
+      success: (res) => {
+        const body = res.data || {};
+        if (res.statusCode !== 200) {
+          this.setData({ state: 'invalid', error: MESSAGES[res.statusCode] || body.error_description || `HTTP ${res.statusCode}` });
+          return;
+        }
+        const device = body.device || {};
+        this.setData({
+          state: 'ready',
+          appName: body.client_name,
+          kind: body.kind,
+          scopes: (body.scopes || []).map((scope) => SCOPE_WORDS[scope] || scope),
+          device: [device.browser, device.os, device.region].filter(Boolean).join(' · ') || '未知设备',
+        });
+      },
+      fail: (err) => this.setData({ state: 'invalid', error: `网络错误：${err.errMsg}` }),
     });
   },
 
