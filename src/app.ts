@@ -9,6 +9,7 @@
 import { Hono, type ErrorHandler, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import { csrf } from 'hono/csrf';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import type { RouterRoute } from 'hono/types';
 import type { Env } from './config';
@@ -31,7 +32,7 @@ import { userinfo } from './oidc/userinfo';
 import { PATHS } from './paths';
 import type { LoginPageAddOn } from './ui/login-page';
 import { jsonError, noStore } from './web/api';
-import { formTargets, ownFormOnly, pageError, pageHeaders } from './web/pages';
+import { formTargets, pageError, pageHeaders } from './web/pages';
 import { WECHAT_WEB_ORIGIN, type Transport } from './wechat';
 
 export interface AppOptions {
@@ -91,7 +92,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   pages(PATHS.login, loginPages);
   pages(PATHS.endSession, endSession);
   // The logout confirmation is this site's own form: a cross-site post of it is forgery.
-  pages(PATHS.endSessionConfirmation, endSessionConfirmation, ownFormOnly);
+  pages(PATHS.endSessionConfirmation, endSessionConfirmation, csrf());
   pages(PATHS.deviceVerification, deviceVerification);
   pages(PATHS.login, webDoors);
   pages(PATHS.wechatCallback, webCallback);

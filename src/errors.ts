@@ -1,3 +1,4 @@
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 const DESCRIPTION_MAX = 200;
@@ -43,9 +44,18 @@ export const temporarilyUnavailable = (description: string) =>
   new OAuthError('temporarily_unavailable', description, 503, { 'Retry-After': '5' });
 export const serverError = (description: string) => new OAuthError('server_error', description, 500);
 
-/** Anything thrown that is not an OAuthError is the bridge's fault: logged by name and message, never shown. */
+/**
+ * What a thrown error means to the client. hono's middleware refuses a request
+ * with an HTTPException (csrf: 403, a cross-site form): the client's doing,
+ * answered with its status. Anything else is the bridge's fault: logged by
+ * name and message, never shown.
+ */
 export function asOAuthError(error: unknown): OAuthError {
   if (error instanceof OAuthError) return error;
+  if (error instanceof HTTPException && error.status < 500) {
+    const refused = error.status === 403 ? 'access_denied' : 'invalid_request';
+    return new OAuthError(refused, error.message || 'the request was refused', error.status);
+  }
   console.error('unhandled error', error instanceof Error ? `${error.name}: ${error.message}` : 'unknown');
   return new OAuthError('server_error', 'the server failed to process the request', 500);
 }

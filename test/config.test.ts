@@ -78,3 +78,19 @@ describe('the entry points', () => {
     expect(forwarded.status).toBe(404);
   });
 });
+
+describe("hono's refusals are the client's errors, not the bridge's", () => {
+  it('a cross-site post of the sandbox page’s own form is a 403 page, not a 500', async () => {
+    const response = await dev.fetch(
+      new Request('http://localhost:8787/sandbox/wechat/connect/answer', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'https://evil.example' },
+        body: 'answer=approve',
+      }),
+      env,
+      executionContext,
+    );
+    expect(response.status, await response.clone().text()).toBe(403);
+    expect(response.headers.get('Content-Type')).toMatch(/^text\/html/);
+  });
+});

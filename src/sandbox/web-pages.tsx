@@ -97,11 +97,15 @@ sandboxPages.use('*', async (c, next) => {
 sandboxPages.get('/connect/oauth2/authorize', (c) => authorize(c, 'officialaccount'));
 sandboxPages.get('/connect/qrconnect', (c) => authorize(c, 'website'));
 
-// The answer comes only from the pages' own form. A `use`, not a second handler of
-// the route: the pages' mounting puts its headers in front of each route handler.
-sandboxPages.use('/connect/answer', csrf());
+/**
+ * The answer comes only from the pages' own form: hono's csrf, called inside the
+ * one handler (the pages' mounting puts its headers in front of each handler of a
+ * route, and a `use` would run before them, with no nonce for its error page).
+ */
+const sameSiteForm = csrf();
 
 sandboxPages.post('/connect/answer', async (c) => {
+  await sameSiteForm(c, async () => {});
   const form = await c.req.parseBody();
   const field = (name: string) => {
     const value = form[name];

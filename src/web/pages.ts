@@ -5,11 +5,9 @@
  * framing, no caching; an error on a page is a page.
  */
 import type { ErrorHandler, MiddlewareHandler } from 'hono';
-import { csrf } from 'hono/csrf';
-import { HTTPException } from 'hono/http-exception';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
 import type { AppContext, AppEnv } from '../context';
-import { asOAuthError, OAuthError } from '../errors';
+import { asOAuthError } from '../errors';
 import { pickLocale, t } from '../ui/i18n';
 import { MessagePage } from '../ui/message-page';
 
@@ -45,21 +43,6 @@ export const formTargets: MiddlewareHandler<AppEnv> = async (c, next) => {
   const policy = c.res.headers.get('Content-Security-Policy');
   if (!targets?.length || !policy) return;
   c.res.headers.set('Content-Security-Policy', policy.replace(/form-action ([^;]*)/, `form-action $1 ${targets.join(' ')}`));
-};
-
-const csrfCheck = csrf();
-
-/**
- * For a form of this site's own (logout's confirmation): a cross-site post
- * of it is forgery (hono's csrf: Origin or Sec-Fetch-Site), refused with a page.
- */
-export const ownFormOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
-  try {
-    await csrfCheck(c, next);
-  } catch (error) {
-    if (error instanceof HTTPException && error.status === 403) throw new OAuthError('access_denied', 'this form was sent from another site', 403);
-    throw error;
-  }
 };
 
 export function allowFormTarget(c: AppContext, source: string): void {
