@@ -36,6 +36,11 @@ export interface ClientMetadata {
   response_types: 'code'[];
   application_type: ApplicationType;
   client_name?: string;
+  /** RFC 7591 §2: the scopes the client may ask for, space-separated; absent (clients registered before it): all. */
+  scope?: string;
+  /** Shown where the person approves; https only, and never fetched by the bridge. */
+  client_uri?: string;
+  logo_uri?: string;
   post_logout_redirect_uris: string[];
   /** The WeChat apps whose codes this client may exchange; absent: all of them. */
   wechat_appids?: string[];

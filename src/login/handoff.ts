@@ -18,7 +18,7 @@ import { chooseWeChatApp, isWeChatCode, loginMiniProgram } from './wechat-apps';
 
 interface HandoffBody {
   login: string;
-  code?: string;
+  code: string;
   phoneCode?: string;
   appid?: string;
   deny: boolean;
@@ -32,8 +32,9 @@ function parseHandoff(body: unknown): HandoffBody {
   for (const [name, value] of Object.entries({ code, phone_code: phoneCode, appid })) {
     if (value !== undefined && typeof value !== 'string') throw invalidRequest(`${name} must be a string`);
   }
-  if (!deny && code === undefined) throw invalidRequest('code (from wx.login) is required');
-  return { login, code: code as string | undefined, phoneCode: phoneCode as string | undefined, appid: appid as string | undefined, deny };
+  // A deny is proven like an approval: only a person in WeChat may answer a login.
+  if (code === undefined) throw invalidRequest('code (from wx.login) is required');
+  return { login, code: code as string, phoneCode: phoneCode as string | undefined, appid: appid as string | undefined, deny };
 }
 
 const usedLogin = () => new OAuthError('login_already_used', 'this login was already answered', 409);
@@ -56,6 +57,8 @@ export const handoff = new Hono<AppEnv>()
       kind: pending.authorization ? 'browser' : 'device',
       client_id: client.clientId,
       client_name: client.metadata.client_name ?? client.clientId,
+      ...(client.metadata.client_uri && { client_uri: client.metadata.client_uri }),
+      ...(client.metadata.logo_uri && { logo_uri: client.metadata.logo_uri }),
       scopes: pending.scopes,
       expires_at: pending.expiresAt,
       device: pending.device ?? {},
@@ -72,16 +75,18 @@ export const handoff = new Hono<AppEnv>()
   const client = await findClient(db, pending.clientId);
   if (!client) throw unknownLogin();
 
+  // Without an appid, the code comes from the mini program the login page showed.
+  const app = body.appid === undefined ? loginMiniProgram(config, client) : chooseWeChatApp(config, client, 'miniprogram', body.appid);
+  if (!app) throw invalidRequest('no WeChat mini program is available to this client');
+  if (!isWeChatCode(body.code)) throw invalidGrant('the WeChat code is invalid');
+  if (body.phoneCode !== undefined && !isWeChatCode(body.phoneCode)) throw invalidGrant('the WeChat phone code is invalid');
   let approval;
   if (body.deny) {
-    approval = { loginId: body.login, approved: false, userId: null, wechatAppid: null, wechatOpenid: null, authTime: now };
+    // Who said no is recorded; nobody is bound, and a phone code is not spent.
+    const login = await context.wechat().miniProgramLogin(app, body.code, {});
+    approval = { loginId: body.login, approved: false, userId: null, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
   } else {
-    // Without an appid, the code comes from the mini program the login page showed.
-    const app = body.appid === undefined ? loginMiniProgram(config, client) : chooseWeChatApp(config, client, 'miniprogram', body.appid);
-    if (!app) throw invalidRequest('no WeChat mini program is available to this client');
-    if (!isWeChatCode(body.code!)) throw invalidGrant('the WeChat code is invalid');
-    if (body.phoneCode !== undefined && !isWeChatCode(body.phoneCode)) throw invalidGrant('the WeChat phone code is invalid');
-    const login = await context.wechat().miniProgramLogin(app, body.code!, { phoneCode: body.phoneCode });
+    const login = await context.wechat().miniProgramLogin(app, body.code, { phoneCode: body.phoneCode });
     const user = await resolveUser(db, login, now);
     approval = { loginId: body.login, approved: true, userId: user.id, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
   }

@@ -4,7 +4,8 @@
  * native apps and OAuth 2.0 Security BCP (RFC 9700 §2.1) for web apps.
  */
 import { OAuthError } from '../errors';
-import { GRANT_TYPES, type ApplicationType, type AuthMethod, type ClientMetadata } from '../types';
+import { GRANT_TYPES, SUPPORTED_SCOPES, type ApplicationType, type AuthMethod, type ClientMetadata } from '../types';
+import { scopeTokens } from './scopes';
 
 export const SUPPORTED_GRANT_TYPES = Object.values(GRANT_TYPES);
 export const SUPPORTED_AUTH_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
@@ -61,12 +62,48 @@ export function parseClientMetadata(body: unknown, appids: readonly string[]): C
     }
     metadata.client_name = input.client_name;
   }
+  metadata.scope = registeredScope(input.scope);
+  for (const name of ['client_uri', 'logo_uri'] as const) {
+    const value = input[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !isHttpsUrl(value)) throw invalidMetadata(`${name} must be an https URL`);
+    metadata[name] = value;
+  }
   const wechatAppids = uniqueList(input.wechat_appids, 'wechat_appids', appids);
   if (wechatAppids) {
     if (wechatAppids.length === 0) throw invalidMetadata('wechat_appids must not be empty');
     metadata.wechat_appids = wechatAppids;
   }
   return metadata;
+}
+
+/**
+ * RFC 7591 §2 `scope`: what the client may ask for, limited to the scopes
+ * the bridge supports (an unknown one is dropped, as at the authorization
+ * endpoint); omitted, every supported scope. Always echoed, so a client
+ * learns what it got.
+ */
+function registeredScope(value: unknown): string {
+  if (value === undefined) return SUPPORTED_SCOPES.join(' ');
+  if (typeof value !== 'string') throw invalidMetadata('scope must be a string of space-separated scopes');
+  let asked: Set<string>;
+  try {
+    asked = new Set(scopeTokens(value));
+  } catch {
+    throw invalidMetadata('scope must be a string of space-separated scopes');
+  }
+  const supported = SUPPORTED_SCOPES.filter((name) => asked.has(name));
+  if (supported.length === 0) throw invalidMetadata('scope names no scope this provider supports');
+  return supported.join(' ');
+}
+
+function isHttpsUrl(value: string): boolean {
+  if (value.length > MAX_URI_LENGTH) return false;
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 /** Why a redirect URI is refused, or undefined when it is acceptable. */

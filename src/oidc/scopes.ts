@@ -24,12 +24,14 @@ export function scopeTokens(value: string): string[] {
  * exchange all decide here. The granted scope may be narrower than the
  * requested one (§3.3): unknown scopes are dropped, as OpenID Connect
  * providers commonly do, and `offline_access` stays only for clients allowed
- * the refresh_token grant. Nothing supported left is `invalid_scope`.
+ * the refresh_token grant; a scope the client did not register is dropped
+ * too. Nothing left is `invalid_scope`.
  */
 export function requestedScopes(client: Client, scope: string | undefined): Scope[] {
   const asked = new Set(scope === undefined ? ['openid'] : scopeTokens(scope));
   if (!client.metadata.grant_types.includes(GRANT_TYPES.refreshToken)) asked.delete('offline_access');
-  const granted = SUPPORTED_SCOPES.filter((name) => asked.has(name));
+  const allowed = client.metadata.scope?.split(' ');
+  const granted = SUPPORTED_SCOPES.filter((name) => asked.has(name) && (!allowed || allowed.includes(name)));
   if (granted.length === 0) throw new OAuthError('invalid_scope', 'no supported scope was requested');
   return granted;
 }

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { approve, authorizeUrl, Browser, startLogin, webClientMetadata } from '../support/browser';
+import { approve, authorizeUrl, Browser, deny, startLogin, webClientMetadata } from '../support/browser';
 import { call, mint, register } from '../support/oidc';
 
 const handoff = (body: unknown, type = 'application/json') =>
@@ -63,6 +63,24 @@ describe('POST /wechat/handoff (docs/protocol.md §5)', () => {
     expect(row!.phone_number).toBe('+8613600000009');
   });
 
+  it('a deny needs a good WeChat code too: without one nothing is answered, and the login can still be approved', async () => {
+    const loginId = await pendingLogin();
+    const before = await approvals();
+    const anonymous = await handoff({ login: loginId, deny: true });
+    expect(anonymous.status).toBe(400);
+    expect(await anonymous.json()).toMatchObject({ error: 'invalid_request' });
+    const forged = await handoff({ login: loginId, code: 'not-from-wechat', deny: true });
+    expect(forged.status).toBe(400);
+    expect(await forged.json()).toMatchObject({ error: 'invalid_grant' });
+    expect(await approvals()).toBe(before);
+
+    const denied = await deny(loginId, { openid: 'the-person-who-said-no' });
+    expect(await denied.json()).toMatchObject({ status: 'denied' });
+    // Who said no is known; nobody was bound to the login.
+    const row = await env.DB.prepare('SELECT approved, user_id, wechat_openid FROM login_approvals WHERE login_id = ?').bind(loginId).first();
+    expect(row).toEqual({ approved: 0, user_id: null, wechat_openid: 'the-person-who-said-no' });
+  });
+
   it.each([
     ['not JSON', '{'],
     ['a JSON array', '[]'],
@@ -117,6 +135,18 @@ describe('GET /wechat/handoff/<login>: what the mini program shows before the pe
     const { user_code: userCode } = await started.json<{ user_code: string }>();
     const shown = await (await call(`/wechat/handoff/${userCode}`)).json<Record<string, unknown>>();
     expect(shown).toMatchObject({ kind: 'device', client_id: client.client_id, scopes: ['openid'], device: { browser: 'curl' } });
+  });
+
+  it("the client's site and logo when it registered them (https, never fetched)", async () => {
+    const client = await register({ ...webClientMetadata, client_uri: 'https://rp.example.com/', logo_uri: 'https://rp.example.com/logo.png' });
+    const loginId = await startLogin(new Browser(), authorizeUrl(client));
+    expect(await (await call(`/wechat/handoff/${loginId}`)).json()).toMatchObject({
+      client_uri: 'https://rp.example.com/',
+      logo_uri: 'https://rp.example.com/logo.png',
+    });
+    const plain = await (await call(`/wechat/handoff/${await pendingLogin()}`)).json<Record<string, unknown>>();
+    expect(plain).not.toHaveProperty('client_uri');
+    expect(plain).not.toHaveProperty('logo_uri');
   });
 
   it('an unknown, malformed or answered login is 404, with a JSON error', async () => {

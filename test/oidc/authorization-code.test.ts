@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { approve, authorizeUrl, Browser, browserLogin, pkce, redeem, REDIRECT_URI, startLogin, webClientMetadata } from '../support/browser';
+import { approve, authorizeUrl, deny, Browser, browserLogin, pkce, redeem, REDIRECT_URI, startLogin, webClientMetadata } from '../support/browser';
 import { call, claimsOf, ISSUER, register } from '../support/oidc';
 
 const userinfoStatus = async (accessToken: string) =>
@@ -142,11 +142,7 @@ describe('the login page (docs/protocol.md §5)', () => {
     const client = await register(webClientMetadata);
     const browser = new Browser();
     const loginId = await startLogin(browser, authorizeUrl(client));
-    const denied = await call('/wechat/handoff', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ login: loginId, deny: true }),
-    });
+    const denied = await deny(loginId);
     expect(await denied.json()).toMatchObject({ status: 'denied' });
     const back = await browser.get(`/login/${loginId}/continue`);
     expect(Object.fromEntries(new URL(back.headers.get('Location')!).searchParams)).toMatchObject({ error: 'access_denied', state: 'state-123' });

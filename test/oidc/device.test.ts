@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { approve } from '../support/browser';
+import { approve, deny } from '../support/browser';
 import { call, claimsOf, ISSUER, postForm, register, type RegisteredClient } from '../support/oidc';
 
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -61,7 +61,7 @@ describe('device authorization grant (RFC 8628)', () => {
   it('answers access_denied when the user declines', async () => {
     const client = await deviceClient();
     const device = await authorizeDevice(client);
-    await call('/wechat/handoff', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ login: device.user_code, deny: true }) });
+    expect((await deny(String(device.user_code))).status).toBe(200);
     expect(await (await poll(client, String(device.device_code))).json()).toMatchObject({ error: 'access_denied' });
   });
 

@@ -79,6 +79,12 @@ describe('dynamic client registration (RFC 7591, docs/protocol.md §3)', () => {
     ['a client_name that is not a string', { grant_types: [TOKEN_EXCHANGE], client_name: 42 }, 'invalid_client_metadata'],
     ['a bad post-logout URI', { redirect_uris: ['https://rp.example/cb'], post_logout_redirect_uris: ['javascript:alert(1)'] }, 'invalid_client_metadata'],
     ['a JSON array body', [], 'invalid_client_metadata'],
+    ['a scope that is not a string', { grant_types: [TOKEN_EXCHANGE], scope: ['openid'] }, 'invalid_client_metadata'],
+    ['a malformed scope', { grant_types: [TOKEN_EXCHANGE], scope: 'openid  profile' }, 'invalid_client_metadata'],
+    ['a scope with nothing supported', { grant_types: [TOKEN_EXCHANGE], scope: 'email address' }, 'invalid_client_metadata'],
+    ['an http logo_uri', { grant_types: [TOKEN_EXCHANGE], logo_uri: 'http://rp.example/logo.png' }, 'invalid_client_metadata'],
+    ['a javascript: client_uri', { grant_types: [TOKEN_EXCHANGE], client_uri: 'javascript:alert(1)' }, 'invalid_client_metadata'],
+    ['a client_uri that is not a string', { grant_types: [TOKEN_EXCHANGE], client_uri: 7 }, 'invalid_client_metadata'],
   ])('refuses %s, and registers nothing', async (_, body, error) => {
     const before = await clientCount();
     const response = await registerRaw(body);
@@ -96,8 +102,35 @@ describe('dynamic client registration (RFC 7591, docs/protocol.md §3)', () => {
   });
 
   it('ignores metadata it does not know (RFC 7591 §2)', async () => {
-    const response = await registerRaw({ grant_types: [TOKEN_EXCHANGE], logo_uri: 'https://rp.example/logo.png', x_custom: 1 });
+    const response = await registerRaw({ grant_types: [TOKEN_EXCHANGE], x_custom: 1 });
     expect(response.status).toBe(201);
     expect(await response.json()).not.toHaveProperty('x_custom');
+  });
+
+  it('echoes the scope it registered: every supported scope when omitted, the supported part of what was asked otherwise', async () => {
+    const all = await (await registerRaw({ grant_types: [TOKEN_EXCHANGE] })).json<Record<string, unknown>>();
+    expect(all.scope).toBe('openid profile phone wechat offline_access');
+    const some = await (await registerRaw({ grant_types: [TOKEN_EXCHANGE], scope: 'email openid phone' })).json<Record<string, unknown>>();
+    expect(some.scope).toBe('openid phone');
+  });
+
+  it('keeps a client to the scopes it registered', async () => {
+    const client = await (
+      await registerRaw({ grant_types: ['authorization_code'], redirect_uris: ['https://rp.example/cb'], scope: 'openid' })
+    ).json<{ client_id: string }>();
+    const authorize = (scope: string) =>
+      call(`/authorize?${new URLSearchParams({ client_id: client.client_id, redirect_uri: 'https://rp.example/cb', response_type: 'code', scope })}`, { redirect: 'manual' });
+    // A scope it did not register is dropped, as an unsupported one is; nothing left is invalid_scope.
+    const narrowed = await authorize('openid phone');
+    expect(narrowed.status).toBe(303);
+    const refused = new URL((await authorize('phone')).headers.get('Location')!);
+    expect(refused.searchParams.get('error')).toBe('invalid_scope');
+  });
+
+  it('echoes client_uri and logo_uri, which are shown where the person approves', async () => {
+    const client = await (
+      await registerRaw({ grant_types: [TOKEN_EXCHANGE], client_uri: 'https://rp.example/', logo_uri: 'https://rp.example/logo.png' })
+    ).json<Record<string, unknown>>();
+    expect(client).toMatchObject({ client_uri: 'https://rp.example/', logo_uri: 'https://rp.example/logo.png' });
   });
 });

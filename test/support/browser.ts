@@ -70,14 +70,17 @@ export async function startLogin(browser: Browser, url: string): Promise<string>
 }
 
 /** The mini program's part: approve the login with a fresh sandbox wx.login code. */
-export async function approve(loginId: string, identity: { openid?: string; unionid?: string } = {}) {
+export async function approve(loginId: string, identity: { openid?: string; unionid?: string } = {}, answer: { deny?: true } = {}) {
   const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01', ...identity });
   return call('/wechat/handoff', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ login: loginId, code: minted.code, appid: minted.appid }),
+    body: JSON.stringify({ login: loginId, code: minted.code, appid: minted.appid, ...answer }),
   });
 }
+
+/** The person says no in the mini program: proven by a wx.login code like an approval. */
+export const deny = (loginId: string, identity: { openid?: string; unionid?: string } = {}) => approve(loginId, identity, { deny: true });
 
 /** The whole browser part of the code flow: the parameters the client receives at its redirect_uri. */
 export async function browserLogin(browser: Browser, client: RegisteredClient, params: Record<string, string> = {}, identity = {}) {
