@@ -114,7 +114,8 @@ export function parseConfig(env: Env): Config {
       authorizationCode: 60,
       pendingLogin: 600,
       deviceCode: 600,
-      session: 14 * 24 * 3600,
+      // One working day from the approval, never extended by use (docs/security.md, "Sessions").
+      session: 24 * 3600,
     },
     devicePollInterval: 5,
   };

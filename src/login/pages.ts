@@ -9,6 +9,7 @@ import { loginPath } from '../paths';
 import { findApproval } from '../store/approvals';
 import { findClient } from '../store/clients';
 import { isUniqueViolation } from '../store/db';
+import { deleteSessionStatement } from '../store/sessions';
 import { claimStatement } from '../store/single-use';
 import { issueAuthorizationCode } from '../tokens/authorization-code';
 import { pickLocale } from '../ui/i18n';
@@ -16,7 +17,8 @@ import { LoginPage } from '../ui/login-page';
 import { redirectWith } from '../web/authorization-response';
 import { errorPage, renderPage } from '../web/pages';
 import { pendingFor } from './pending';
-import { clearBrowserCookie, newSession } from './session';
+import { clearBrowserCookie, currentSession, newSession } from './session';
+import { withConsent } from './session-use';
 import { loginApp, loginMiniProgram } from './wechat-apps';
 
 /** The mini program page that approves logins (examples/miniprogram). */
@@ -68,7 +70,7 @@ export const loginPages = new Hono<AppEnv>()
     const login = await pendingFor(c, context);
     const request = login?.authorization;
     if (!login || !request) return expired(c);
-    const answer = await findApproval(context.db, login.id);
+    const [answer, current] = await Promise.all([findApproval(context.db, login.id), currentSession(c, context)]);
     if (!answer) return c.redirect(loginPath(login.id), 303);
     const back = (result: Record<string, string | undefined>) => {
       clearBrowserCookie(c, context, login.id);
@@ -78,16 +80,19 @@ export const loginPages = new Hono<AppEnv>()
     if (!subject) return back({ error: 'access_denied', error_description: 'the user declined in WeChat' });
 
     const who = { subject, authTime: approval.authTime, amr: ['wechat'] };
+    // A new approval starts a new session, which keeps what the same person approved before in this browser.
     const session = await newSession(context, {
       userId: subject.id,
       wechatAppid: subject.wechat.appid,
       wechatOpenid: subject.wechat.openid,
       authTime: approval.authTime,
       amr: who.amr.join(' '),
+      consents: withConsent(current?.session, subject.id, login.clientId, login.scopes),
     });
+    const writes = [claimStatement(context.db, `login:${login.id}`, null, context.now), session.statement] as const;
     try {
       // One approval, one way back: the session and the right to a code are written together, once.
-      await context.db.batch([claimStatement(context.db, `login:${login.id}`, null, context.now), session.statement]);
+      await context.db.batch(current ? [...writes, deleteSessionStatement(context.db, current.session.idHash)] : writes);
     } catch (error) {
       if (isUniqueViolation(error)) return errorPage(c, 'login_already_used', 'this login was already completed', 409);
       throw error;

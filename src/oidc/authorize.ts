@@ -9,6 +9,7 @@ import { bridge, type AppContext, type AppEnv } from '../context';
 import { OAuthError } from '../errors';
 import { startBrowserLogin } from '../login/pending';
 import { currentSession } from '../login/session';
+import { sessionAnswer } from '../login/session-use';
 import { loginPath } from '../paths';
 import { findClient } from '../store/clients';
 import { issueAuthorizationCode } from '../tokens/authorization-code';
@@ -33,19 +34,17 @@ async function authorize(c: AppContext) {
     throw error;
   }
 
-  // OpenID Connect Core §3.1.2.3: reuse the session unless the request asks for a new login.
+  // OpenID Connect Core §3.1.2.3: the session answers what the person already approved in it; nothing more.
   const current = await currentSession(c, context);
-  const fresh =
-    current !== undefined &&
-    !request.prompt.has('login') &&
-    (request.maxAge === undefined || context.now - current.session.authTime <= request.maxAge);
-  if (fresh) {
-    const { session, subject } = current;
+  const answer = sessionAnswer(current?.session, request, context.now);
+  if (answer.silent) {
+    const { session, subject } = current!;
     const code = await issueAuthorizationCode(context, request, { subject, authTime: session.authTime, amr: session.amr.split(' ') });
     return back({ code, state: request.state });
   }
   if (request.prompt.has('none')) {
-    return back({ error: 'login_required', error_description: 'the user is not logged in', state: request.state });
+    const why = answer.error === 'login_required' ? 'the user is not logged in' : 'the user has not approved this application and scope here';
+    return back({ error: answer.error, error_description: why, state: request.state });
   }
 
   const { clientId: id, scopes, state, nonce, codeChallenge, uiLocales } = request;

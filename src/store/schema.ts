@@ -132,6 +132,9 @@ export const deviceCodes = sqliteTable('device_codes', {
   expiresAt: integer('expires_at').notNull(),
 });
 
+/** client_id → the scopes the person approved for it, space-separated. */
+export type Consents = Record<string, string>;
+
 /** Browser login sessions, by SHA-256 of the cookie value. Logging out deletes the row. */
 export const sessions = sqliteTable(
   'sessions',
@@ -144,6 +147,8 @@ export const sessions = sqliteTable(
     wechatOpenid: text('wechat_openid').notNull(),
     authTime: integer('auth_time').notNull(),
     amr: text('amr').notNull(),
+    /** What the person approved in this session: client_id → the scopes, space-separated. */
+    consents: text('consents', { mode: 'json' }).$type<Consents>().notNull().default({}),
     expiresAt: integer('expires_at').notNull(),
   },
   (table) => [index('sessions_user').on(table.userId)],

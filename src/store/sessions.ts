@@ -22,6 +22,8 @@ export async function findSession(db: Db, idHash: string, now: number): Promise<
   return subject && { session: row.session, subject };
 }
 
+export const deleteSessionStatement = (db: Db, idHash: string) => db.delete(sessions).where(eq(sessions.idHash, idHash));
+
 export async function deleteSession(db: Db, idHash: string): Promise<void> {
-  await db.delete(sessions).where(eq(sessions.idHash, idHash));
+  await deleteSessionStatement(db, idHash);
 }

@@ -21,6 +21,7 @@ describe('RFC 7591 §2: defaults of omitted metadata', () => {
       response_types: ['code'],
       application_type: 'web',
       post_logout_redirect_uris: [],
+      scope: 'openid profile phone wechat offline_access',
     });
   });
 
@@ -47,7 +48,7 @@ describe('RFC 7591 §2: defaults of omitted metadata', () => {
   });
 
   it.each([
-    ['unknown metadata', { redirect_uris: [WEB_REDIRECT], logo_uri: 'https://rp.example.com/logo.png', jwks_uri: 'https://rp.example.com/jwks' }, ['logo_uri', 'jwks_uri']],
+    ['unknown metadata', { redirect_uris: [WEB_REDIRECT], jwks_uri: 'https://rp.example.com/jwks', tos_uri: 'https://rp.example.com/tos' }, ['jwks_uri', 'tos_uri']],
     ['no client_name', { redirect_uris: [WEB_REDIRECT] }, ['client_name']],
     ['no wechat_appids: every configured app', { redirect_uris: [WEB_REDIRECT] }, ['wechat_appids']],
   ])('%s: left out of the metadata', (_, body, absent) => {

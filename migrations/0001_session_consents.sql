@@ -1,0 +1,1 @@
+ALTER TABLE `sessions` ADD `consents` text DEFAULT '{}' NOT NULL;
