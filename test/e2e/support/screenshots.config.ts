@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm run screenshots`: regenerates docs/login-*.png. Not part of `npm test`
+// `npm run screenshots`: regenerates docs/login-*.png and docs/miniprogram-approve-*.png. Not part of `npm test`
 // (tests must not rewrite tracked files); vitest only runs the TypeScript.
 export default defineConfig({
   test: {
