@@ -129,13 +129,13 @@ describe('the login page', () => {
     expect(page.data).toMatchObject({ state: 'approved', fromApp: true });
   });
 
-  it('denies without a confirmation and without a WeChat code', () => {
+  it('denies without a confirmation, proven by a WeChat code like an approval', () => {
     const { wx, calls } = scriptedWx([{ statusCode: 200, data: BROWSER }, { statusCode: 200, data: { status: 'denied', client_name: 'Example Shop' } }]);
     const page = loadPage(miniProgramRoot, PAGE, wx);
     page.call('onLoad', { scene: 'k3J9xQ' });
     page.call('deny');
-    expect(calls.map((call) => call.api)).toEqual(['request', 'request']);
-    expect(posts(calls)).toEqual([{ login: 'k3J9xQ', deny: true }]);
+    expect(calls.map((call) => call.api)).toEqual(['request', 'login', 'request']);
+    expect(posts(calls)).toEqual([{ login: 'k3J9xQ', code: 'wx-login-code', appid: 'wx_example', deny: true }]);
     expect(page.data.state).toBe('denied');
   });
 

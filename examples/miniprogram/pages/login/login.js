@@ -93,11 +93,7 @@ Page({
   handoff(extra) {
     if (this.data.state !== 'ready' || (!extra.deny && !this.data.confirmed)) return;
     this.setData({ state: 'busy', error: '' });
-    // A denial needs no WeChat code (docs/protocol.md §5.3).
-    if (extra.deny) {
-      this.post(extra);
-      return;
-    }
+    // Approving and denying both prove the person with a wx.login code (docs/protocol.md §5.3).
     // A wx.login code lives 5 minutes and is single use: get a fresh one for each attempt.
     wx.login({
       success: ({ code }) => this.post(Object.assign({ code, appid: wx.getAccountInfoSync().miniProgram.appId }, extra)),
