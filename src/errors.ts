@@ -5,8 +5,9 @@ const DESCRIPTION_MAX = 200;
 
 /**
  * RFC 6749 §4.1.2.1 and §5.2: error_description is %x20-21 / %x23-5B /
- * %x5D-7E. Descriptions that quote what the client sent are made to fit,
- * and cut short, so hostile input is never echoed as is.
+ * %x5D-7E. Descriptions name the parameter at fault, never a name or value
+ * the client sent (an error page or a client's log would show it); this only
+ * makes our own words fit, and keeps them short.
  */
 export function printableDescription(description: string): string {
   const printable = description.replace(/"/g, "'").replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?');

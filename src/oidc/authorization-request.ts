@@ -62,8 +62,8 @@ export function checkRedirectTarget(client: Client | undefined, params: Map<stri
 
 /** Step two: everything else. A failure here goes back to the client. */
 export function checkAuthorizationRequest(client: Client, redirectUri: string, params: Map<string, string>): AuthorizationRequest {
-  for (const [name, value] of params) {
-    if (value.length > MAX_PARAM) throw invalidRequest(`${name} is too long`);
+  for (const value of params.values()) {
+    if (value.length > MAX_PARAM) throw invalidRequest('a parameter is too long');
   }
   if (params.has('request')) throw new OAuthError('request_not_supported', 'request objects are not supported');
   if (params.has('request_uri')) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported');
@@ -97,7 +97,7 @@ export function checkAuthorizationRequest(client: Client, redirectUri: string, p
   // OpenID Connect Core §3.1.2.1: prompt is a space-separated set; "none" stands alone.
   const prompt = new Set(params.get('prompt')?.split(' ') ?? []);
   for (const value of prompt) {
-    if (!PROMPTS.has(value)) throw invalidRequest(`unsupported prompt value ${value}`);
+    if (!PROMPTS.has(value)) throw invalidRequest('prompt has an unsupported value');
   }
   if (prompt.has('none') && prompt.size > 1) throw invalidRequest('prompt=none must stand alone');
 

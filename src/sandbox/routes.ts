@@ -70,7 +70,7 @@ export function parseFaultRequest(body: unknown) {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'the body must be a JSON object';
   const { path: rawPath, fault: rawFault, times = 1, ...rest } = body as Record<string, unknown>;
   const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) return `unknown field ${unknown}`;
+  if (unknown !== undefined) return 'the body has an unknown field';
   const path = sandboxPath(rawPath);
   if (!path) return `path must be one of ${SANDBOX_PATHS.join(', ')}`;
   const fault = parseFault(rawFault);
@@ -89,7 +89,7 @@ export function parseMintRequest(body: unknown, apps: readonly WeChatApp[]): San
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'the body must be a JSON object';
   const fields: Record<string, unknown> = { ...body };
   const unknown = Object.keys(fields).find((name) => !FIELDS.has(name));
-  if (unknown) return `unknown field ${unknown}`;
+  if (unknown) return 'the body has an unknown field';
   const { kind, openid, unionid, nickname, avatar, phone, snapshot, error, appid, scope } = fields;
 
   const codeKind = SANDBOX_CODE_KINDS.find((candidate) => candidate === kind);
@@ -112,7 +112,7 @@ export function parseMintRequest(body: unknown, apps: readonly WeChatApp[]): San
   // A phone code comes from a mini program's getPhoneNumber button.
   const appKind = codeKind === 'phone' ? 'miniprogram' : codeKind;
   const app = appid === undefined ? apps.find((a) => a.kind === appKind) : apps.find((a) => a.appid === appid);
-  if (!app) return appid === undefined ? `no ${appKind} is configured` : `unknown appid ${appid}`;
+  if (!app) return appid === undefined ? `no ${appKind} is configured` : 'appid is not a configured WeChat app';
   if (app.kind !== appKind) return `${app.appid} is not a ${appKind}`;
 
   return {
