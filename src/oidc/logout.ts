@@ -69,7 +69,7 @@ async function logout(c: AppContext, confirmed: boolean) {
     return renderPage(c, (nonce) => LogoutConfirmPage({ locale, action: PATHS.endSessionConfirmation, hiddenFields, nonce }));
   }
 
-  const cookie = sessionCookieValue(c);
+  const cookie = sessionCookieValue(c, context);
   if (cookie) await deleteSession(context.db, await sha256(cookie));
   clearSessionCookie(c, context);
   if (redirect) {
