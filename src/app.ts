@@ -33,6 +33,7 @@ import { PATHS } from './paths';
 import type { LoginPageAddOn } from './ui/login-page';
 import { jsonError, noStore } from './web/api';
 import { formTargets, pageError, pageHeaders } from './web/pages';
+import { strictTransport } from './web/transport';
 import { WECHAT_WEB_ORIGIN, type Transport } from './wechat';
 
 export interface AppOptions {
@@ -52,6 +53,8 @@ type Mount = [path: string, routes: { routes: RouterRoute[] }];
 
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+
+  app.use(strictTransport);
 
   // RFC 9110 §15.5.6: a known path asked with a method it does not serve is 405, with Allow.
   app.use(

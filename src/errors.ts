@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
@@ -5,8 +6,9 @@ const DESCRIPTION_MAX = 200;
 
 /**
  * RFC 6749 §4.1.2.1 and §5.2: error_description is %x20-21 / %x23-5B /
- * %x5D-7E. Descriptions that quote what the client sent are made to fit,
- * and cut short, so hostile input is never echoed as is.
+ * %x5D-7E. Descriptions name the parameter at fault, never a name or value
+ * the client sent (an error page or a client's log would show it); this only
+ * makes our own words fit, and keeps them short.
  */
 export function printableDescription(description: string): string {
   const printable = description.replace(/"/g, "'").replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?');
@@ -56,6 +58,23 @@ export function asOAuthError(error: unknown): OAuthError {
     const refused = error.status === 403 ? 'access_denied' : 'invalid_request';
     return new OAuthError(refused, error.message || 'the request was refused', error.status);
   }
-  console.error('unhandled error', error instanceof Error ? `${error.name}: ${error.message}` : 'unknown');
+  console.error('unhandled error', logSummary(error));
   return new OAuthError('server_error', 'the server failed to process the request', 500);
+}
+
+/**
+ * What the log may say of an unexpected error. A failed D1 query reaches
+ * here as drizzle's DrizzleQueryError, whose message is the SQL with its
+ * parameters (openids, phone numbers, login ids): it is named, and only
+ * D1's own reason is kept ("UNIQUE constraint failed: users.phone_number"),
+ * unless that too quotes a parameter.
+ */
+export function logSummary(error: unknown): string {
+  if (error instanceof DrizzleQueryError) {
+    const reason = error.cause instanceof Error ? error.cause.message : '';
+    // The identifying values are strings; a short one or a number ("1") would be found in any reason ("D1_ERROR").
+    const quotesParam = error.params.some((param) => typeof param === 'string' && param.length >= 4 && reason.includes(param));
+    return `DrizzleQueryError: ${reason && !quotesParam ? reason : 'the query failed (its reason quotes a parameter)'}`;
+  }
+  return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown';
 }

@@ -4,12 +4,11 @@
  * login's pages find theirs. A browser login is only ever shown to the
  * browser that started it.
  */
-import { getCookie } from 'hono/cookie';
 import type { AppContext, Bridge } from '../context';
 import { randomId, sha256, timingSafeEqualStrings } from '../crypto';
 import { getPendingLogin, putPendingLogin, type PendingLogin } from '../store/pending-logins';
 import type { Scope } from '../types';
-import { browserCookieName, setBrowserCookie } from './session';
+import { browserCookieValue, setBrowserCookie } from './session';
 import { describeWaitingDevice } from './waiting-device';
 
 /** A login id: at most 32 of [A-Za-z0-9_-], so it fits a mini program code's `scene`. */
@@ -49,6 +48,6 @@ export async function pendingFor(c: AppContext, bridge: Bridge): Promise<Pending
   if (!LOGIN_ID.test(id)) return undefined;
   const login = await getPendingLogin(bridge.env.KV, id, bridge.now);
   if (!login?.authorization) return login;
-  const secret = getCookie(c, browserCookieName(id));
+  const secret = browserCookieValue(c, bridge, id);
   return secret && (await timingSafeEqualStrings(await sha256(secret), login.authorization.browserHash)) ? login : undefined;
 }

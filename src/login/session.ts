@@ -4,18 +4,13 @@
  * and RP-initiated logout end it. Also the cookie that ties a pending login
  * to the browser that started it.
  */
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { AppContext, Bridge } from '../context';
 import { randomId, sha256 } from '../crypto';
-import { loginPath } from '../paths';
 import { findSession, insertSessionStatement, type Session } from '../store/sessions';
-
-const SESSION_COOKIE = 'bridge_session';
-
-const secure = (bridge: Bridge) => bridge.config.issuer.startsWith('https:');
+import { browserCookie, sessionCookie } from './cookies';
 
 export async function currentSession(c: AppContext, bridge: Bridge) {
-  const value = getCookie(c, SESSION_COOKIE);
+  const value = sessionCookie(bridge.config).read(c);
   if (!value || value.length > 100) return undefined;
   return findSession(bridge.db, await sha256(value), bridge.now);
 }
@@ -27,23 +22,17 @@ export async function newSession(bridge: Bridge, fields: Omit<Session, 'idHash' 
   const session: Session = { ...fields, idHash: await sha256(value), expiresAt: bridge.now + ttl };
   return {
     statement: insertSessionStatement(bridge.db, session),
-    setCookie: (c: AppContext) => setCookie(c, SESSION_COOKIE, value, { httpOnly: true, secure: secure(bridge), sameSite: 'Lax', path: '/', maxAge: ttl }),
+    setCookie: (c: AppContext) => sessionCookie(bridge.config).set(c, value, ttl),
   };
 }
 
-export function clearSessionCookie(c: AppContext, bridge: Bridge): void {
-  deleteCookie(c, SESSION_COOKIE, { path: '/', secure: secure(bridge) });
-}
+export const clearSessionCookie = (c: AppContext, bridge: Bridge) => sessionCookie(bridge.config).clear(c);
 
-export const sessionCookieValue = (c: AppContext) => getCookie(c, SESSION_COOKIE);
+export const sessionCookieValue = (c: AppContext, bridge: Bridge) => sessionCookie(bridge.config).read(c);
 
-/** The cookie that ties a pending login to the browser that started it, scoped to the login's pages. */
-export const browserCookieName = (loginId: string) => `bridge_login_${loginId}`;
+export const browserCookieValue = (c: AppContext, bridge: Bridge, loginId: string) => browserCookie(bridge.config, loginId).read(c);
 
-export function setBrowserCookie(c: AppContext, bridge: Bridge, loginId: string, value: string, maxAge: number): void {
-  setCookie(c, browserCookieName(loginId), value, { httpOnly: true, secure: secure(bridge), sameSite: 'Lax', path: loginPath(loginId), maxAge });
-}
+export const setBrowserCookie = (c: AppContext, bridge: Bridge, loginId: string, value: string, maxAge: number) =>
+  browserCookie(bridge.config, loginId).set(c, value, maxAge);
 
-export function clearBrowserCookie(c: AppContext, bridge: Bridge, loginId: string): void {
-  deleteCookie(c, browserCookieName(loginId), { path: loginPath(loginId), secure: secure(bridge) });
-}
+export const clearBrowserCookie = (c: AppContext, bridge: Bridge, loginId: string) => browserCookie(bridge.config, loginId).clear(c);

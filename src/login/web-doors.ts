@@ -7,7 +7,6 @@
  * does, and the browser continues to the client the same way.
  */
 import { Hono } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { randomId, sha256, timingSafeEqualStrings } from '../crypto';
 import { loginPath, PATHS } from '../paths';
@@ -19,6 +18,7 @@ import { getPendingLogin } from '../store/pending-logins';
 import { getWebAuthorization, putWebAuthorization } from '../store/web-authorizations';
 import { errorPage } from '../web/pages';
 import { webAuthorizationUrl, type WebScope } from '../wechat';
+import { stateCookie } from './cookies';
 import { pendingFor } from './pending';
 import { isWeChatCode, loginApp } from './wechat-apps';
 
@@ -39,8 +39,6 @@ function newState(): string {
   }
   return letters.join('');
 }
-
-const stateCookie = (state: string) => `bridge_wechat_${state}`;
 
 const expired = (c: AppContext) =>
   errorPage(c, 'login_expired', 'this login has expired or belongs to another browser; start again from the application', 404);
@@ -66,7 +64,7 @@ export const webDoors = new Hono<AppEnv>().get('/:id/wechat/:door', async (c) =>
   const secret = randomId(32);
   const maxAge = login.expiresAt - now;
   await putWebAuthorization(context.env.KV, state, { loginId: login.id, appid: app.appid, scope, browserHash: await sha256(secret), expiresAt: login.expiresAt }, now);
-  setCookie(c, stateCookie(state), secret, { httpOnly: true, secure: config.issuer.startsWith('https:'), sameSite: 'Lax', path: PATHS.wechatCallback, maxAge });
+  stateCookie(config, state).set(c, secret, maxAge);
   const redirectUri = `${config.issuer}${PATHS.wechatCallback}`;
   return c.redirect(webAuthorizationUrl(c.var.wechatWebOrigin(config.issuer), app, { redirectUri, scope, state }), 302);
 });
@@ -84,11 +82,12 @@ export const webCallback = new Hono<AppEnv>().get('/', async (c) => {
   const code = c.req.query('code');
   if (!STATE.test(state)) return errorPage(c, 'invalid_request', 'state is missing or malformed');
   const authorization = await getWebAuthorization(env.KV, state, now);
-  const secret = getCookie(c, stateCookie(state));
+  const cookie = stateCookie(config, state);
+  const secret = cookie.read(c);
   if (!authorization || !secret || !(await timingSafeEqualStrings(await sha256(secret), authorization.browserHash))) {
     return errorPage(c, 'login_expired', 'this sign-in has expired or was started in another browser; start again from the application', 400);
   }
-  deleteCookie(c, stateCookie(state), { path: PATHS.wechatCallback, secure: config.issuer.startsWith('https:') });
+  cookie.clear(c);
   const { loginId } = authorization;
   const [pending, answered] = await Promise.all([getPendingLogin(env.KV, loginId, now), findApproval(db, loginId)]);
   if (!pending?.authorization) return expired(c);

@@ -10,7 +10,7 @@ export function chooseWeChatApp(config: Config, client: Client, kind: WeChatKind
     (app) => app.kind === kind && (!allowed || allowed.includes(app.appid)) && (appid === undefined || app.appid === appid),
   );
   if (candidates.length === 1) return candidates[0]!;
-  if (appid !== undefined) throw invalidRequest(`wechat_appid ${appid} is not a ${kind} this client may use`);
+  if (appid !== undefined) throw invalidRequest(`wechat_appid is not a WeChat ${kind} this client may use`);
   if (candidates.length === 0) throw invalidRequest(`no WeChat ${kind} is available to this client`);
   throw invalidRequest(`several WeChat apps of kind ${kind} are configured: wechat_appid is required`);
 }

@@ -47,6 +47,16 @@ export function matchRedirectUri(client: Client, presented: string): boolean {
   });
 }
 
+/**
+ * Whether a client must use PKCE. A native app's secret ships inside every
+ * copy of the app, and its redirect can be claimed by another app on the
+ * device (RFC 8252 §8.1, §8.5): only PKCE binds the code to the app that
+ * asked. Confidential web clients keep the choice (RFC 9700 §2.1.1 lets
+ * their nonce do the job), as the OpenID conformance suite runs them.
+ */
+export const requiresPkce = (client: Client) =>
+  client.metadata.application_type === 'native' || client.metadata.token_endpoint_auth_method === 'none';
+
 /** Step one: the client and redirect_uri. A failure here is shown, never redirected. */
 export function checkRedirectTarget(client: Client | undefined, params: Map<string, string>): { client: Client; redirectUri: string } {
   if (!params.get('client_id')) throw invalidRequest('client_id is missing');
@@ -62,8 +72,8 @@ export function checkRedirectTarget(client: Client | undefined, params: Map<stri
 
 /** Step two: everything else. A failure here goes back to the client. */
 export function checkAuthorizationRequest(client: Client, redirectUri: string, params: Map<string, string>): AuthorizationRequest {
-  for (const [name, value] of params) {
-    if (value.length > MAX_PARAM) throw invalidRequest(`${name} is too long`);
+  for (const value of params.values()) {
+    if (value.length > MAX_PARAM) throw invalidRequest('a parameter is too long');
   }
   if (params.has('request')) throw new OAuthError('request_not_supported', 'request objects are not supported');
   if (params.has('request_uri')) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported');
@@ -81,14 +91,12 @@ export function checkAuthorizationRequest(client: Client, redirectUri: string, p
 
   const scopes = requestedScopes(client, params.get('scope'));
 
-  // RFC 7636 §4.3, RFC 9700 §2.1.1: S256 only, and required for public clients.
+  // RFC 7636 §4.3: S256 only. RFC 8252 §8.1, RFC 9700 §2.1.1: required of native apps and public clients.
   const codeChallenge = params.get('code_challenge');
   const method = params.get('code_challenge_method');
   if (codeChallenge === undefined) {
     if (method !== undefined) throw invalidRequest('code_challenge_method without code_challenge');
-    if (client.metadata.token_endpoint_auth_method === 'none') {
-      throw invalidRequest('PKCE (code_challenge with S256) is required for public clients');
-    }
+    if (requiresPkce(client)) throw invalidRequest('PKCE (code_challenge with S256) is required for native apps and public clients');
   } else {
     if (method !== 'S256') throw invalidRequest('code_challenge_method must be S256');
     if (!PKCE_CHALLENGE.test(codeChallenge)) throw invalidRequest('code_challenge is malformed');
@@ -97,7 +105,7 @@ export function checkAuthorizationRequest(client: Client, redirectUri: string, p
   // OpenID Connect Core §3.1.2.1: prompt is a space-separated set; "none" stands alone.
   const prompt = new Set(params.get('prompt')?.split(' ') ?? []);
   for (const value of prompt) {
-    if (!PROMPTS.has(value)) throw invalidRequest(`unsupported prompt value ${value}`);
+    if (!PROMPTS.has(value)) throw invalidRequest('prompt has an unsupported value');
   }
   if (prompt.has('none') && prompt.size > 1) throw invalidRequest('prompt=none must stand alone');
 

@@ -38,14 +38,14 @@ export function parseClientMetadata(body: unknown, appids: readonly string[]): C
 
   const redirectUris = uniqueList(input.redirect_uris, 'redirect_uris') ?? [];
   if (usesCode && redirectUris.length === 0) throw invalidRedirect('redirect_uris is required for the authorization_code grant');
-  for (const uri of redirectUris) {
+  for (const [index, uri] of redirectUris.entries()) {
     const problem = redirectUriProblem(uri, applicationType);
-    if (problem) throw invalidRedirect(`${uri}: ${problem}`);
+    if (problem) throw invalidRedirect(`redirect_uris[${index}]: ${problem}`);
   }
   const postLogoutUris = uniqueList(input.post_logout_redirect_uris, 'post_logout_redirect_uris') ?? [];
-  for (const uri of postLogoutUris) {
+  for (const [index, uri] of postLogoutUris.entries()) {
     const problem = redirectUriProblem(uri, applicationType);
-    if (problem) throw invalidMetadata(`post_logout_redirect_uris: ${uri}: ${problem}`);
+    if (problem) throw invalidMetadata(`post_logout_redirect_uris[${index}]: ${problem}`);
   }
 
   const metadata: ClientMetadata = {
@@ -146,6 +146,6 @@ function uniqueList<T extends string>(value: unknown, name: string, allowed?: re
       : invalidMetadata(`${name} must be an array of at most ${MAX_URIS} strings`);
   }
   const unknown = allowed && value.find((item) => !(allowed as readonly string[]).includes(item));
-  if (unknown !== undefined) throw invalidMetadata(`${name}: unsupported value ${JSON.stringify(unknown)}`);
+  if (unknown !== undefined) throw invalidMetadata(`${name} has an unsupported value`);
   return [...new Set(value as T[])];
 }

@@ -1,14 +1,16 @@
 /**
  * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2–3).
- * With a valid id_token_hint the session ends at once; without one the
- * person confirms on this site's own form, which posts to the confirmation
- * path (guarded against cross-site posts). A post_logout_redirect_uri is
- * only followed when registered for the client.
+ * The session ends without asking only when the id_token_hint vouches for
+ * the very user of this browser's session (or there is no session to end);
+ * any other request, say a link carrying some other user's ID token, gets
+ * this site's confirmation form, which posts to the confirmation path
+ * (guarded against cross-site posts). A post_logout_redirect_uri is only
+ * followed when registered for the client.
  */
 import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { sha256 } from '../crypto';
-import { clearSessionCookie, sessionCookieValue } from '../login/session';
+import { clearSessionCookie, currentSession, sessionCookieValue } from '../login/session';
 import { PATHS } from '../paths';
 import { findClient } from '../store/clients';
 import { deleteSession } from '../store/sessions';
@@ -22,6 +24,18 @@ import { requestParams } from '../web/request';
 function formTarget(uri: string): string {
   const url = new URL(uri);
   return url.origin === 'null' ? url.protocol : url.origin;
+}
+
+/**
+ * RP-Initiated Logout §2 ("the OP SHOULD ask the End-User whether to log
+ * out"), §6: a hint is a token anyone who ever held it can replay, so it only
+ * speaks for the user it names. The question may be skipped when a valid hint
+ * of a known client names the session's own user, or when there is no
+ * session to end (only the client's registered redirect follows).
+ */
+export function endsWithoutAsking(hint: { sub?: string; clientKnown: boolean } | undefined, sessionUserId: string | undefined): boolean {
+  if (!hint?.clientKnown || !hint.sub) return false;
+  return sessionUserId === undefined || sessionUserId === hint.sub;
 }
 
 async function logout(c: AppContext, confirmed: boolean) {
@@ -38,22 +52,24 @@ async function logout(c: AppContext, confirmed: boolean) {
     return errorPage(c, 'invalid_request', 'client_id does not match id_token_hint');
   }
 
+  const [client, current] = await Promise.all([clientId ? findClient(context.db, clientId) : undefined, currentSession(c, context)]);
   const redirect = params.get('post_logout_redirect_uri');
-  if (redirect) {
-    const client = clientId ? await findClient(context.db, clientId) : undefined;
-    if (!client || !client.metadata.post_logout_redirect_uris.includes(redirect)) {
-      return errorPage(c, 'invalid_request', 'post_logout_redirect_uri is not registered for this application');
-    }
+  if (redirect && !client?.metadata.post_logout_redirect_uris.includes(redirect)) {
+    return errorPage(c, 'invalid_request', 'post_logout_redirect_uri is not registered for this application');
   }
 
-  if (!confirmed && !claims) {
+  const hinted = claims && {
+    sub: typeof claims.sub === 'string' ? claims.sub : undefined,
+    clientKnown: client !== undefined && client.clientId === hintAudience,
+  };
+  if (!confirmed && !endsWithoutAsking(hinted ?? undefined, current?.session.userId)) {
     // The confirming POST is redirected to the client: CSP form-action must allow where it goes.
     if (redirect) allowFormTarget(c, formTarget(redirect));
     const hiddenFields = Object.fromEntries(params);
     return renderPage(c, (nonce) => LogoutConfirmPage({ locale, action: PATHS.endSessionConfirmation, hiddenFields, nonce }));
   }
 
-  const cookie = sessionCookieValue(c);
+  const cookie = sessionCookieValue(c, context);
   if (cookie) await deleteSession(context.db, await sha256(cookie));
   clearSessionCookie(c, context);
   if (redirect) {

@@ -21,7 +21,7 @@ export const revocation = new Hono<AppEnv>().post('/', async (c) => {
   if (!token) throw invalidRequest('token is required');
   const hint = params.get('token_type_hint');
   // RFC 7009 §2.2.1
-  if (hint !== undefined && !HINTS.has(hint)) throw new OAuthError('unsupported_token_type', `unsupported token_type_hint ${hint}`);
+  if (hint !== undefined && !HINTS.has(hint)) throw new OAuthError('unsupported_token_type', 'token_type_hint has an unsupported value');
 
   // The hint only orders the lookups (§2.1); a JWT is tried as an access token first.
   const claims = await verifyAccessToken(await context.keys(), config.issuer, token);

@@ -12,10 +12,25 @@ export const SUPPORTED_CLAIMS = [
 /** RFC 6749 §3.3 scope-token syntax: space-separated %x21 / %x23-5B / %x5D-7E. */
 const SCOPE_SYNTAX = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
 
-/** The distinct scope tokens of a `scope` parameter; malformed is `invalid_scope`. */
+/**
+ * Bounds on a `scope` parameter. Far above any real request (five scopes are
+ * supported), low enough that a refresh's scope check, one SQL variable per
+ * scope, stays within D1's limits on variables and statement size.
+ */
+export const MAX_SCOPE_LENGTH = 1024;
+export const MAX_SCOPES = 32;
+
+/**
+ * The distinct scope tokens of a `scope` parameter. Malformed, too long or
+ * too many is `invalid_scope` (RFC 6749 §5.2: "invalid, unknown, malformed"),
+ * decided here before any of it reaches storage.
+ */
 export function scopeTokens(value: string): string[] {
+  if (value.length > MAX_SCOPE_LENGTH) throw new OAuthError('invalid_scope', 'scope is too long');
   if (!SCOPE_SYNTAX.test(value)) throw new OAuthError('invalid_scope', 'malformed scope');
-  return [...new Set(value.split(' '))];
+  const tokens = value.split(' ');
+  if (tokens.length > MAX_SCOPES) throw new OAuthError('invalid_scope', 'scope has too many values');
+  return [...new Set(tokens)];
 }
 
 /**

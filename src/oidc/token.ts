@@ -29,7 +29,7 @@ export const token = new Hono<AppEnv>().post('/', async (c) => {
   const { client, params } = await clientRequest(c, context);
   const grantType = params.get('grant_type');
   if (!grantType) throw invalidRequest('grant_type is required');
-  if (!isSupported(grantType)) throw new OAuthError('unsupported_grant_type', `unsupported grant_type ${grantType}`);
+  if (!isSupported(grantType)) throw new OAuthError('unsupported_grant_type', 'grant_type is not supported');
   // RFC 6749 §5.2: a client uses only the grant types it registered (RFC 7591 §2).
   if (!client.metadata.grant_types.includes(grantType)) {
     throw unauthorizedClient(`this client is not registered for the ${grantType} grant`);

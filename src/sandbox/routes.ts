@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { type Env, getConfig, isLoopbackHost, type WeChatApp } from '../config';
 import { clearFaults, FAULT_HINT, parseFault, queueFault, SANDBOX_PATHS } from './faults';
 import { isSnsKind, mintCode, randomId, SANDBOX_CODE_KINDS, sandboxCallCount, type SandboxCode, SNS_SCOPES, snsScope } from './wechat-api';
@@ -20,28 +20,37 @@ sandboxRoutes.use('*', async (c, next) => {
   await next();
 });
 
-sandboxRoutes.post('/codes', async (c) => {
-  const config = getConfig(c.env);
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    return c.json({ error: 'invalid_request', error_description: 'the body must be JSON' }, 400);
+/**
+ * The body of a sandbox POST: application/json only, or the refusal to send.
+ * A web page of any origin may send a "simple" cross-origin POST (text/plain,
+ * a form) without asking; JSON needs a CORS preflight, which the sandbox
+ * never answers. Without this, any page a developer visits could mint
+ * identities on the local bridge or queue faults.
+ */
+async function jsonBody(c: Context<{ Bindings: Env }>): Promise<{ body: unknown } | { refused: Response }> {
+  if (!/^application\/json(\s*;|$)/i.test(c.req.header('Content-Type') ?? '')) {
+    return { refused: c.json({ error: 'invalid_request', error_description: 'the body must be application/json' }, 415) };
   }
-  const parsed = parseMintRequest(body, config.wechatApps);
+  try {
+    return { body: await c.req.json() };
+  } catch {
+    return { refused: c.json({ error: 'invalid_request', error_description: 'the body must be JSON' }, 400) };
+  }
+}
+
+sandboxRoutes.post('/codes', async (c) => {
+  const read = await jsonBody(c);
+  if ('refused' in read) return read.refused;
+  const parsed = parseMintRequest(read.body, getConfig(c.env).wechatApps);
   if (typeof parsed === 'string') return c.json({ error: 'invalid_request', error_description: parsed }, 400);
   return c.json({ code: await mintCode(c.env.KV, parsed), appid: parsed.appid });
 });
 
 /** `{"path": "/cgi-bin/stable_token", "fault": <errcode> | "timeout" | ..., "times"?: 1}`: the next `times` requests to `path` fail. */
 sandboxRoutes.post('/faults', async (c) => {
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    return c.json({ error: 'invalid_request', error_description: 'the body must be JSON' }, 400);
-  }
-  const parsed = parseFaultRequest(body);
+  const read = await jsonBody(c);
+  if ('refused' in read) return read.refused;
+  const parsed = parseFaultRequest(read.body);
   if (typeof parsed === 'string') return c.json({ error: 'invalid_request', error_description: parsed }, 400);
   const queued = await queueFault(c.env.KV, parsed.path, parsed.fault, parsed.times);
   return c.json({ ...parsed, queued });
@@ -70,7 +79,7 @@ export function parseFaultRequest(body: unknown) {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'the body must be a JSON object';
   const { path: rawPath, fault: rawFault, times = 1, ...rest } = body as Record<string, unknown>;
   const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) return `unknown field ${unknown}`;
+  if (unknown !== undefined) return 'the body has an unknown field';
   const path = sandboxPath(rawPath);
   if (!path) return `path must be one of ${SANDBOX_PATHS.join(', ')}`;
   const fault = parseFault(rawFault);
@@ -89,7 +98,7 @@ export function parseMintRequest(body: unknown, apps: readonly WeChatApp[]): San
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'the body must be a JSON object';
   const fields: Record<string, unknown> = { ...body };
   const unknown = Object.keys(fields).find((name) => !FIELDS.has(name));
-  if (unknown) return `unknown field ${unknown}`;
+  if (unknown) return 'the body has an unknown field';
   const { kind, openid, unionid, nickname, avatar, phone, snapshot, error, appid, scope } = fields;
 
   const codeKind = SANDBOX_CODE_KINDS.find((candidate) => candidate === kind);
@@ -112,7 +121,7 @@ export function parseMintRequest(body: unknown, apps: readonly WeChatApp[]): San
   // A phone code comes from a mini program's getPhoneNumber button.
   const appKind = codeKind === 'phone' ? 'miniprogram' : codeKind;
   const app = appid === undefined ? apps.find((a) => a.kind === appKind) : apps.find((a) => a.appid === appid);
-  if (!app) return appid === undefined ? `no ${appKind} is configured` : `unknown appid ${appid}`;
+  if (!app) return appid === undefined ? `no ${appKind} is configured` : 'appid is not a configured WeChat app';
   if (app.kind !== appKind) return `${app.appid} is not a ${appKind}`;
 
   return {

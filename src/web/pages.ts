@@ -29,6 +29,8 @@ export const pageHeaders: MiddlewareHandler<AppEnv> = secureHeaders({
   },
   xFrameOptions: 'DENY',
   referrerPolicy: 'no-referrer',
+  // hono's default (180 days) would go out on http too: src/web/transport.ts sends HSTS, on https only.
+  strictTransportSecurity: false,
 });
 
 /**

@@ -29,7 +29,7 @@ export function requestParams(c: Context): Promise<Map<string, string>> {
 function parameters(search: URLSearchParams): Map<string, string> {
   const params = new Map<string, string>();
   for (const [name, value] of search) {
-    if (params.has(name)) throw invalidRequest(`the parameter ${name} is repeated`);
+    if (params.has(name)) throw invalidRequest('a parameter is repeated');
     if (value !== '') params.set(name, value);
   }
   return params;

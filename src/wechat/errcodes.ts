@@ -64,24 +64,29 @@ export function isRetryable(error: unknown): boolean {
   return failure.type === 'unreachable' || (failure.type === 'errcode' && failure.errcode === -1);
 }
 
+/** The bridge's configuration or WeChat's answer is at fault: a server_error, told plainly. */
+const UNUSABLE = 'the bridge could not complete its request to WeChat';
+
 /**
- * The OAuth error a relying party sees. Descriptions name the errcode but
- * never echo WeChat's request (it carries the secret and the code).
+ * The OAuth error a relying party sees: what it means to the client, in
+ * plain words. The API path and the errcode describe the bridge's dealings
+ * with WeChat, not the client's request: they go to the log (the
+ * WeChatFailure's message, src/wechat/client.ts), never to the client.
  */
-export function toOAuthError({ api, failure, spendsCode }: WeChatFailure): OAuthError {
+export function toOAuthError({ failure, spendsCode }: WeChatFailure): OAuthError {
   switch (failure.type) {
     case 'unreachable':
     case 'malformed':
-      return temporarilyUnavailable('WeChat is unavailable, try again later');
+      return temporarilyUnavailable('WeChat is unavailable; try again');
     case 'http':
-      return serverError(`WeChat ${api} answered HTTP ${failure.status}`);
+      return serverError(UNUSABLE);
     case 'errcode': {
       const refused = spendsCode ? CODE_REFUSED.get(failure.errcode) : undefined;
       if (refused) return invalidGrant(refused);
-      if (BUSY.has(failure.errcode)) return temporarilyUnavailable('WeChat is busy, try again later');
+      if (BUSY.has(failure.errcode)) return temporarilyUnavailable('WeChat is busy; try again');
       // 40013 appid, 40125 / 40001 secret, 40164 IP whitelist, 48001 unauthorized, 41xxx and
       // anything unknown: the bridge's configuration or code is wrong, not the client's request.
-      return serverError(`WeChat ${api} failed (errcode ${failure.errcode})`);
+      return serverError(UNUSABLE);
     }
   }
 }

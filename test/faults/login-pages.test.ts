@@ -10,8 +10,8 @@ import type { SandboxFault } from '../../src/sandbox';
 import { authorizeUrl, Browser, startLogin, webClientMetadata } from '../support/browser';
 import { register, type RegisteredClient } from '../support/oidc';
 import {
-  ALL_FAULTS, cachedStableToken, callsFrom, counts, type Expected, expectError, forgetStableToken, inject, isRetried, label, OK,
-  PATH_SAMPLE, PATHS, persistentOutcome, useFaults,
+  ALL_FAULTS, cachedStableToken, callsFrom, counts, type Expected, expectError, expectNoWeChatDetails, forgetStableToken, inject, isRetried,
+  label, OK, PATH_SAMPLE, PATHS, persistentOutcome, useFaults,
 } from './support';
 
 useFaults();
@@ -53,6 +53,7 @@ async function expectErrorPage(response: Response, expected: Exclude<Expected, {
   expect(response.status, text).toBe(expected.status);
   expect(response.headers.get('content-type')).toMatch(/^text\/html/);
   expect(text).toContain('<html');
+  expectNoWeChatDetails(text);
   expect(text).not.toMatch(/\bat .+:\d+:\d+|Error:/);
   if (expected.status === 503) expect(response.headers.get('Retry-After')).toMatch(/^\d+$/);
 }

@@ -118,8 +118,17 @@ export async function expectError(response: Response, expected: Exclude<Expected
   expect(body.error).toBe(expected.error);
   expect(body.error_description).toEqual(expect.any(String));
   expect(body.error_description).not.toBe(UNHANDLED);
+  expectNoWeChatDetails(body.error_description);
   expect(text).not.toMatch(/\bat .+:\d+:\d+|Error:/);
   if (expected.status === 503) expect(response.headers.get('Retry-After')).toMatch(/^\d+$/);
+}
+
+/**
+ * What the client or the person reads of a WeChat failure: plain words. The
+ * errcode and the API path are the bridge's business, kept for its log.
+ */
+export function expectNoWeChatDetails(text: string): void {
+  expect(text).not.toMatch(/errcode|\/?(sns|wxa|cgi-bin)\/|\b(-1|4\d{4}|6\d{4}|8\d{4})\b/);
 }
 
 /** The faults of docs/wechat.md, and the named faults of the sandbox. */

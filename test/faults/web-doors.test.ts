@@ -13,7 +13,7 @@ import type { SandboxFault } from '../../src/sandbox';
 import { slowDelayMs } from '../../src/sandbox/faults';
 import { authorizeUrl, Browser, REDIRECT_URI, startLogin, webClientMetadata } from '../support/browser';
 import { register, type RegisteredClient, uniqueId } from '../support/oidc';
-import { callsFrom, clearFaults, counts, inject, isRetried, label, mint, PATHS, TIMEOUT_MS, useFaults } from './support';
+import { callsFrom, clearFaults, counts, expectNoWeChatDetails, inject, isRetried, label, mint, PATHS, TIMEOUT_MS, useFaults } from './support';
 
 useFaults();
 
@@ -125,6 +125,7 @@ async function expectErrorPage(response: Response, outcome: Exclude<Outcome, { o
   expect(text).toContain('<html');
   expect(text).toMatch(outcome.says);
   expect(text).not.toContain(UNHANDLED);
+  expectNoWeChatDetails(text);
   expect(text).not.toMatch(/\bat .+:\d+:\d+|Error:|secret/);
   if (outcome.status === 503) expect(response.headers.get('Retry-After')).toMatch(/^\d+$/);
 }

@@ -161,13 +161,18 @@ export async function forgedAccessTokens(real: string): Promise<Record<string, s
   };
 }
 
-/** An ID token of the victim's, re-signed expired: still a valid logout hint (RP-Initiated Logout §2). */
-export async function expiredIdToken(real: string): Promise<string> {
+/** A real ID token with some claims changed, signed again with the provider's own key: the issuer vouches for it. */
+export async function reSignedIdToken(real: string, changes: JWTPayload): Promise<string> {
   const keys = await privateKeys();
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ ...decodeJwt(real), iat: now - 7200, exp: now - 3600 })
+  return new SignJWT({ ...decodeJwt(real), ...changes })
     .setProtectedHeader({ alg: 'RS256', kid: keys.rs256.kid, typ: 'JWT' })
     .sign(keys.rs256.key);
+}
+
+/** An ID token of the victim's, re-signed expired: still a valid logout hint (RP-Initiated Logout §2). */
+export async function expiredIdToken(real: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return reSignedIdToken(real, { iat: now - 7200, exp: now - 3600 });
 }
 
 

@@ -41,6 +41,32 @@ describe('authorization endpoint: requests it cannot redirect (docs/protocol.md 
   });
 });
 
+describe('PKCE for native apps (RFC 8252 §8.1, RFC 9700 §2.1.1)', () => {
+  it('refuses a native app registered with a secret that asks without PKCE, and lets it through with S256', async () => {
+    const client = await register({ application_type: 'native', redirect_uris: ['com.example.app:/oauth2'], grant_types: ['authorization_code'] });
+    expect(client.client_secret).toEqual(expect.any(String));
+    const refused = await new Browser().get(authorizeUrl(client, { redirect_uri: 'com.example.app:/oauth2' }));
+    expect(refused.status).toBe(302);
+    const back = new URL(refused.headers.get('Location')!);
+    expect(back.protocol).toBe('com.example.app:');
+    expect(back.searchParams.get('error')).toBe('invalid_request');
+    expect(back.searchParams.get('error_description')).toMatch(/PKCE/);
+
+    const { verifier, challenge } = await pkce();
+    const result = await browserLogin(new Browser(), client, { redirect_uri: 'com.example.app:/oauth2', code_challenge: challenge, code_challenge_method: 'S256' });
+    const code = result.get('code')!;
+    expect((await redeem(client, code, undefined, 'com.example.app:/oauth2')).status).toBe(400);
+    const again = await browserLogin(new Browser(), client, { redirect_uri: 'com.example.app:/oauth2', code_challenge: challenge, code_challenge_method: 'S256' });
+    expect((await redeem(client, again.get('code')!, verifier, 'com.example.app:/oauth2')).status).toBe(200);
+  });
+
+  it('leaves the choice to a confidential web client', async () => {
+    const client = await register(webClientMetadata);
+    const result = await browserLogin(new Browser(), client);
+    expect((await redeem(client, result.get('code')!)).status).toBe(200);
+  });
+});
+
 describe('authorization endpoint: errors sent back to the client (RFC 6749 §4.1.2.1, RFC 9207)', () => {
   it.each([
     ['no response_type', { response_type: '' }, 'invalid_request'],

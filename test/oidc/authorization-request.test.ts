@@ -27,6 +27,11 @@ const native = (redirect_uris: string[]): Client => ({
   secretHash: null,
 });
 
+/** A native app registered with a secret: the secret ships in every copy of the app (RFC 8252 §8.5). */
+const nativeWithSecret = client({ application_type: 'native' });
+/** A public web client (a single-page app). */
+const publicWeb = { ...client({ token_endpoint_auth_method: 'none' }), secretHash: null };
+
 const params = (entries: Record<string, string | undefined>) =>
   new Map(Object.entries(entries).filter((entry): entry is [string, string] => entry[1] !== undefined));
 
@@ -138,6 +143,8 @@ describe('RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1: the rest of the autho
       ['RFC 6749 §3.3', 'a scope naming nothing supported', { scope: 'email address' }, confidential, 'invalid_scope'],
       ['RFC 7636 §4.3', 'code_challenge_method without code_challenge', { code_challenge: undefined }, confidential, 'invalid_request'],
       ['RFC 7636 §4.4.1, RFC 9700 §2.1.1', 'a public client without PKCE', { code_challenge: undefined, code_challenge_method: undefined }, native(['https://rp.example.com/callback']), 'invalid_request'],
+      ['RFC 8252 §8.1, RFC 9700 §2.1.1', 'a native app with a secret, without PKCE', { code_challenge: undefined, code_challenge_method: undefined }, nativeWithSecret, 'invalid_request'],
+      ['RFC 9700 §2.1.1', 'a public web client without PKCE', { code_challenge: undefined, code_challenge_method: undefined }, publicWeb, 'invalid_request'],
       ['RFC 7636 §4.3', 'code_challenge_method=plain', { code_challenge_method: 'plain' }, confidential, 'invalid_request'],
       ['RFC 7636 §4.3', 'no code_challenge_method (its default is plain)', { code_challenge_method: undefined }, confidential, 'invalid_request'],
       ['RFC 7636 §4.3', 'code_challenge_method=s256 (case-sensitive)', { code_challenge_method: 's256' }, confidential, 'invalid_request'],
@@ -189,6 +196,7 @@ describe('RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1: the rest of the autho
       ['RFC 6749 §3.3', 'offline_access dropped without the refresh_token grant', { scope: 'openid offline_access' }, client({ grant_types: [GRANT_TYPES.authorizationCode] }), { scopes: ['openid'] }],
       ['RFC 7636 §4.4.1', 'a confidential client without PKCE', { code_challenge: undefined, code_challenge_method: undefined }, confidential, { codeChallenge: undefined }],
       ['RFC 7636 §4.2', 'a public client with S256', {}, native([REDIRECT]), { codeChallenge: CHALLENGE }],
+      ['RFC 8252 §8.1', 'a native app with a secret, with S256', {}, nativeWithSecret, { codeChallenge: CHALLENGE }],
       ['RFC 7636 §4.2', 'a code_challenge of every base64url character class', { code_challenge: `${'aZ09_-'.repeat(7)}x` }, confidential, { codeChallenge: `${'aZ09_-'.repeat(7)}x` }],
       ['OpenID Connect Core §3.1.2.1', 'no prompt is the empty set', { prompt: undefined }, confidential, { prompt: new Set() }],
       ['OpenID Connect Core §3.1.2.1', 'prompt=none alone', { prompt: 'none' }, confidential, { prompt: new Set(['none']) }],

@@ -5,6 +5,9 @@ export class Browser {
   /** name → value and the Path it was set for (RFC 6265 §5.1.4: sent only below that path). */
   private readonly cookies = new Map<string, { value: string; path: string }>();
 
+  /** `send`: how requests reach the provider (SELF unless a test builds its own app). */
+  constructor(private readonly send: (path: string, init: RequestInit) => Promise<Response> = call) {}
+
   async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
     return this.request(path, { headers });
   }
@@ -18,7 +21,7 @@ export class Browser {
       .join('; ');
     const headers = new Headers(init.headers);
     if (cookie) headers.set('Cookie', cookie);
-    const response = await call(target, { ...init, headers, redirect: 'manual' });
+    const response = await this.send(target, { ...init, headers, redirect: 'manual' });
     for (const line of response.headers.getAll('Set-Cookie')) {
       const [pair, ...attributes] = line.split(';');
       const [name, value] = pair!.split('=') as [string, string];

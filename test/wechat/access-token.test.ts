@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { expireAccessToken } from '../../src/sandbox/wechat-api';
-import { MINI, cachedToken, callsFrom, client, faulty, mint, oauthError, pathOf, tokenCacheKey } from './helpers';
+import { MINI, cachedToken, callsFrom, client, faulty, mint, oauthError, oauthErrorLogged, pathOf, tokenCacheKey } from './helpers';
 
 const STABLE_TOKEN = '/cgi-bin/stable_token';
 const CODE = '/wxa/getwxacodeunlimit';
@@ -90,8 +90,10 @@ describe('stable access token', () => {
 
   it('a wrong secret is a server_error, and nothing is cached', async () => {
     const secret = 'wrong-secret-value';
-    const error = await oauthError(client().miniProgramCode({ ...MINI, secret }, { scene: 'a' }));
-    expect([error.error, error.description]).toEqual(['server_error', 'WeChat cgi-bin/stable_token failed (errcode 40125)']);
+    const { error, log } = await oauthErrorLogged(client().miniProgramCode({ ...MINI, secret }, { scene: 'a' }));
+    expect([error.error, error.description]).toEqual(['server_error', 'the bridge could not complete its request to WeChat']);
+    expect(log).toContain('WeChat cgi-bin/stable_token: errcode 40125');
+    expect(log).not.toContain(secret);
     expect(await cachedToken(MINI)).toBeUndefined();
   });
 });

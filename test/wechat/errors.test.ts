@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toOAuthError, WeChatFailure } from '../../src/wechat/errcodes';
-import { MINI, callsFrom, client, faulty, mint, oauthError, pathOf } from './helpers';
+import { MINI, callsFrom, client, expectNoWeChatDetails, faulty, mint, oauthError, oauthErrorLogged, pathOf } from './helpers';
 
 // How WeChat's answers become OAuth errors (docs/wechat.md "Errcodes"); the pure table is errcodes.test.ts.
 describe('errcode mapping of a code exchange', () => {
@@ -55,18 +55,23 @@ describe('errcode mapping of other calls', () => {
 
 describe('configuration errors', () => {
   it('an unknown appid is a server_error', async () => {
-    const error = await oauthError(client().miniProgramLogin({ ...MINI, appid: 'wx00000000unknown' }, 'code', {}));
+    const { error, log } = await oauthErrorLogged(client().miniProgramLogin({ ...MINI, appid: 'wx00000000unknown' }, 'code', {}));
     expect([error.error, error.status]).toEqual(['server_error', 500]);
-    expect(error.description).toContain('40013');
+    expectNoWeChatDetails(error.description, 40013);
+    expect(log).toContain('WeChat sns/jscode2session: errcode 40013');
+    expect(log).not.toMatch(/js_code|secret=/);
   });
 
   it('a wrong secret is a server_error that does not echo the secret', async () => {
     const { code } = await mint({ kind: 'miniprogram' });
     const secret = 'not-the-real-secret';
-    const error = await oauthError(client().miniProgramLogin({ ...MINI, secret }, code, {}));
+    const { error, log } = await oauthErrorLogged(client().miniProgramLogin({ ...MINI, secret }, code, {}));
     expect([error.error, error.status]).toEqual(['server_error', 500]);
-    expect(error.description).toContain('40125');
+    expectNoWeChatDetails(error.description, 40125);
     expect(JSON.stringify(error.toJSON())).not.toContain(secret);
+    expect(log).toContain('errcode 40125');
+    expect(log).not.toContain(secret);
+    expect(log).not.toContain(code);
   });
 });
 

@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { getConfig, type WeChatApp } from '../../src/config';
 import { OAuthError } from '../../src/errors';
 import { sandboxRoutes, sandboxTransport } from '../../src/sandbox';
@@ -75,6 +75,26 @@ export async function oauthError(promise: Promise<unknown>): Promise<OAuthError>
     throw error;
   }
   throw new Error('expected an OAuthError, got success');
+}
+
+/**
+ * The OAuthError `promise` rejects with, and what the bridge logged meanwhile:
+ * the client reads plain words, the log keeps the API path and the errcode.
+ */
+export async function oauthErrorLogged(promise: Promise<unknown>): Promise<{ error: OAuthError; log: string }> {
+  const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+  try {
+    const error = await oauthError(promise);
+    return { error, log: warn.mock.calls.map((args) => args.join(' ')).join('\n') };
+  } finally {
+    warn.mockRestore();
+  }
+}
+
+/** A description a client may read: no errcode, no WeChat API path. */
+export function expectNoWeChatDetails(description: string, errcode?: number): void {
+  expect(description).not.toMatch(/errcode|\/?(sns|wxa|cgi-bin)\//);
+  if (errcode !== undefined) expect(description).not.toContain(String(errcode));
 }
 
 export const tokenCacheKey = (app: WeChatApp) => `wechat:stable_token:${app.appid}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { APP, MINI, client, faulty, oauthError, pathOf } from './helpers';
+import { APP, MINI, client, faulty, oauthError, oauthErrorLogged, pathOf } from './helpers';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -31,8 +31,9 @@ describe('miniProgramCode', () => {
   });
 
   it('refuses a scene over 32 characters (40169) as a server_error', async () => {
-    const error = await oauthError(client().miniProgramCode(MINI, { scene: 'x'.repeat(33) }));
-    expect([error.error, error.description]).toEqual(['server_error', 'WeChat wxa/getwxacodeunlimit failed (errcode 40169)']);
+    const { error, log } = await oauthErrorLogged(client().miniProgramCode(MINI, { scene: 'x'.repeat(33) }));
+    expect([error.error, error.description]).toEqual(['server_error', 'the bridge could not complete its request to WeChat']);
+    expect(log).toContain('WeChat wxa/getwxacodeunlimit: errcode 40169');
   });
 
   it('is retried once on HTTP 5xx', async () => {

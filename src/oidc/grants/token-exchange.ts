@@ -26,7 +26,7 @@ export async function tokenExchangeGrant(bridge: Bridge, client: Client, params:
   const subjectTokenType = params.get('subject_token_type');
   if (!subjectToken || !subjectTokenType) throw invalidRequest('subject_token and subject_token_type are required');
   const kind = Object.hasOwn(SUBJECT_TOKEN_TYPES, subjectTokenType) ? SUBJECT_TOKEN_TYPES[subjectTokenType] : undefined;
-  if (!kind) throw invalidRequest(`unsupported subject_token_type ${subjectTokenType}`);
+  if (!kind) throw invalidRequest('subject_token_type is not supported');
   if (params.has('actor_token') || params.has('actor_token_type')) throw invalidRequest('delegation (actor_token) is not supported');
   const requested = params.get('requested_token_type');
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) throw invalidRequest(`only ${ACCESS_TOKEN_TYPE} can be issued`);
