@@ -62,7 +62,7 @@ describe('the ways into the mini program, once per login', () => {
     expect(cached!.expiresAt).toBe(login!.expiresAt);
   });
 
-  it("the review's burst: 20 logins, 40 /open and 40 /qr from one address call WeChat 20 + 20 times, not 40 + 40", async () => {
+  it('a burst of 20 logins, 40 /open and 40 /qr from one address call WeChat 20 + 20 times, not 40 + 40', async () => {
     const address = freshAddress();
     const client = await register(webClientMetadata);
     const calls = await callsFrom(PATHS.wxacode, PATHS.scheme);
