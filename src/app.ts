@@ -73,7 +73,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     await next();
   });
 
-  // Anyone may call these without credentials: each kind counts against its rate limits (docs/protocol.md "Limits").
+  // Anyone may call these without credentials: each kind counts against its rate limits (docs/protocol.md §9).
   const limited = {
     start: rateLimit('start', isUserCode),
     login: rateLimit('login', isUserCode),

@@ -1,6 +1,6 @@
 /**
  * Rate limits on the endpoints anyone may call without credentials
- * (docs/protocol.md "Limits"). Each limit is a Workers Rate Limiting binding
+ * (docs/protocol.md §9). Each limit is a Workers Rate Limiting binding
  * (wrangler.toml `[[ratelimits]]`, where the numbers live); a request counts
  * once against every limit its kind names, all asked at once, and is refused
  * with 429 and Retry-After if any of them is spent, before its handler reads
@@ -10,7 +10,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppContext, AppEnv } from '../context';
 import { OAuthError } from '../errors';
 
-/** The bindings, each a `[[ratelimits]]` entry of wrangler.toml; what each protects is in docs/protocol.md "Limits". */
+/** The bindings, each a `[[ratelimits]]` entry of wrangler.toml; what each protects is in docs/protocol.md §9. */
 export type Limiter = 'LIMIT_ADDRESS' | 'LIMIT_STARTS' | 'LIMIT_CLIENT' | 'LIMIT_USER_CODES' | 'LIMIT_WECHAT' | 'LIMIT_REGISTRATION';
 
 /**
@@ -108,7 +108,7 @@ async function namedClient(c: AppContext): Promise<string | undefined> {
   return clientId && CLIENT_ID.test(clientId) ? clientId : undefined;
 }
 
-/** The one answer past a limit (docs/protocol.md "Limits"). */
+/** The one answer past a limit (docs/protocol.md §9). */
 export function rateLimited(): OAuthError {
   // Every period is 10 or 60 seconds, and the binding does not say how much of it is left: 60 is never too soon.
   return new OAuthError('temporarily_unavailable', 'too many requests: retry after the time in Retry-After', 429, { 'Retry-After': '60' });

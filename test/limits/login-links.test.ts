@@ -1,7 +1,7 @@
 /**
  * The mini program code (`wxa/getwxacodeunlimit`) and the "open WeChat" URL
  * Scheme (`wxa/generatescheme`) are made at most once per pending login
- * (docs/protocol.md §5.2, "Limits"): WeChat caps both per day.
+ * (docs/protocol.md §5.2, §9): WeChat caps both per day.
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Rate limits on the endpoints anyone may call (docs/protocol.md "Limits"):
+ * Rate limits on the endpoints anyone may call (docs/protocol.md §9):
  * each answers its number of requests a minute, then 429 with Retry-After,
  * as JSON or as a page; other addresses and clients count on their own; a
  * refused request writes nothing and calls WeChat zero times.

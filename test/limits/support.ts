@@ -1,5 +1,5 @@
 /**
- * Rate limit tests (docs/protocol.md "Limits"). The limiters' counters live as
+ * Rate limit tests (docs/protocol.md §9). The limiters' counters live as
  * long as the test run and are shared by every file, so each test counts
  * under addresses and clients of its own.
  */
