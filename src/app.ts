@@ -19,6 +19,7 @@ import { deviceVerification } from './login/device-verification';
 import { domainVerification } from './login/domain-verification';
 import { handoff } from './login/handoff';
 import { loginPages, loginResources } from './login/pages';
+import { isUserCode } from './login/user-codes';
 import { webCallback, webDoors } from './login/web-doors';
 import { authorization } from './oidc/authorize';
 import { deviceAuthorization } from './oidc/device-authorization';
@@ -34,6 +35,7 @@ import type { LoginPageAddOn } from './ui/login-page';
 import { jsonError, noStore } from './web/api';
 import { formTargets, pageError, pageHeaders } from './web/pages';
 import { strictTransport } from './web/transport';
+import { rateLimit } from './web/rate-limit';
 import { WECHAT_WEB_ORIGIN, type Transport } from './wechat';
 
 export interface AppOptions {
@@ -74,31 +76,40 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     await next();
   });
 
+  // Anyone may call these without credentials: each kind counts against its rate limits (docs/protocol.md §9).
+  const limited = {
+    start: rateLimit('start', isUserCode),
+    login: rateLimit('login', isUserCode),
+    wechat: rateLimit('wechat', isUserCode),
+    handoff: rateLimit({ GET: 'login', POST: 'wechat' }, isUserCode),
+    registration: rateLimit('registration', isUserCode),
+  };
+
   const api = audience(app, [noStore], jsonError);
   // Browser-based clients call these across origins (OpenID Connect Discovery, RFC 6749 §3.2).
   for (const path of [PATHS.discovery, PATHS.jwks, PATHS.token, PATHS.userinfo, PATHS.deviceAuthorization]) app.use(path, cors());
   api(PATHS.discovery, discovery);
   api(PATHS.jwks, jwks);
-  api(PATHS.registration, registration);
+  api(PATHS.registration, registration, limited.registration);
   api(PATHS.token, token);
   api(PATHS.userinfo, userinfo);
   api(PATHS.revocation, revocation);
   api(PATHS.introspection, introspection);
-  api(PATHS.deviceAuthorization, deviceAuthorization);
-  api(PATHS.handoff, handoff);
-  api(PATHS.login, loginResources);
+  api(PATHS.deviceAuthorization, deviceAuthorization, limited.start);
+  api(PATHS.handoff, handoff, limited.handoff);
+  api(PATHS.login, loginResources, limited.login);
   api('/', domainVerification);
   for (const [path, routes] of options.apiRoutes ?? []) api(path, routes);
 
   const pages = audience(app, [noStore, formTargets, pageHeaders], pageError);
-  pages(PATHS.authorization, authorization);
-  pages(PATHS.login, loginPages);
+  pages(PATHS.authorization, authorization, limited.start);
+  pages(PATHS.login, loginPages, limited.login);
   pages(PATHS.endSession, endSession);
   // The logout confirmation is this site's own form: a cross-site post of it is forgery.
   pages(PATHS.endSessionConfirmation, endSessionConfirmation, csrf());
-  pages(PATHS.deviceVerification, deviceVerification);
-  pages(PATHS.login, webDoors);
-  pages(PATHS.wechatCallback, webCallback);
+  pages(PATHS.deviceVerification, deviceVerification, limited.login);
+  pages(PATHS.login, webDoors, limited.wechat);
+  pages(PATHS.wechatCallback, webCallback, limited.wechat);
   for (const [path, routes] of options.pageRoutes ?? []) pages(path, routes);
 
   app.notFound((c) => c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404));

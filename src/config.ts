@@ -23,6 +23,18 @@ export interface Env {
    * for `MP_verify_<token>.txt` at the domain's root, containing the token.
    */
   WECHAT_MP_VERIFY?: string;
+  /**
+   * Rate limits (wrangler.toml `[[ratelimits]]`, src/web/rate-limit.ts):
+   * per address on every endpoint anyone may call, per client and address
+   * and per client on logins started, per address on user codes, WeChat
+   * code exchanges and registration attempts.
+   */
+  LIMIT_ADDRESS: RateLimit;
+  LIMIT_STARTS: RateLimit;
+  LIMIT_CLIENT: RateLimit;
+  LIMIT_USER_CODES: RateLimit;
+  LIMIT_WECHAT: RateLimit;
+  LIMIT_REGISTRATION: RateLimit;
 }
 
 /**

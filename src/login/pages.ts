@@ -10,6 +10,7 @@ import { findApproval } from '../store/approvals';
 import { findClient } from '../store/clients';
 import { isUniqueViolation } from '../store/db';
 import { deleteSessionStatement } from '../store/sessions';
+import { getLoginCode, getLoginScheme, putLoginCode, putLoginScheme } from '../store/login-links';
 import { claimStatement } from '../store/single-use';
 import { issueAuthorizationCode } from '../tokens/authorization-code';
 import { pickLocale } from '../ui/i18n';
@@ -103,15 +104,20 @@ export const loginPages = new Hono<AppEnv>()
   })
   .get('/:id/open', async (c) => {
     const context = bridge(c);
+    const { env, now } = context;
     const login = await pendingFor(c, context);
-    const client = login && (await findClient(context.db, login.clientId));
+    if (!login) return expired(c);
+    const [client, cached] = await Promise.all([findClient(context.db, login.clientId), getLoginScheme(env.KV, login.id, now)]);
     const app = client && loginMiniProgram(context.config, client);
-    if (!login || !app) return expired(c);
+    if (!app) return expired(c);
+    if (cached) return c.redirect(cached, 302);
     const scheme = await context.wechat().urlScheme(app, {
       path: MINI_PROGRAM_PAGE,
       query: `login=${login.id}`,
-      expireSeconds: Math.max(0, login.expiresAt - context.now),
+      expireSeconds: Math.max(0, login.expiresAt - now),
     });
+    // WeChat is asked for a scheme that lives at least as long as the login (src/wechat/links.ts): the login's expiry comes first.
+    await putLoginScheme(env.KV, login.id, scheme, login.expiresAt, now);
     return c.redirect(scheme, 302);
   });
 
@@ -126,11 +132,17 @@ export const loginResources = new Hono<AppEnv>()
   })
   .get('/:id/qr', async (c) => {
     const context = bridge(c);
+    const { env, now } = context;
     const login = await pendingFor(c, context);
-    const client = login && (await findClient(context.db, login.clientId));
+    const notFound = () => c.json({ error: 'not_found', error_description: 'no such login' }, 404);
+    if (!login) return notFound();
+    const [client, cached] = await Promise.all([findClient(context.db, login.clientId), getLoginCode(env.KV, login.id)]);
     const app = client && loginMiniProgram(context.config, client);
-    if (!login || !app) return c.json({ error: 'not_found', error_description: 'no such login' }, 404);
+    if (!app) return notFound();
+    const headers = { 'Content-Type': 'image/png', 'Cache-Control': `private, max-age=${context.config.ttl.pendingLogin}` };
+    if (cached) return c.body(cached, 200, headers);
     // wxa/getwxacodeunlimit: the scene is the login id, which is why ids are at most 32 characters.
     const png = await context.wechat().miniProgramCode(app, { scene: login.id, page: MINI_PROGRAM_PAGE });
-    return c.body(png, 200, { 'Content-Type': 'image/png', 'Cache-Control': `private, max-age=${context.config.ttl.pendingLogin}` });
+    await putLoginCode(env.KV, login.id, png, login.expiresAt, now);
+    return c.body(png, 200, headers);
   });

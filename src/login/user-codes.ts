@@ -20,3 +20,7 @@ export function normalizeUserCode(input: string): string | undefined {
   if (letters.length !== 8 || [...letters].some((letter) => !USER_CODE_ALPHABET.includes(letter))) return undefined;
   return `${letters.slice(0, 4)}-${letters.slice(4)}`;
 }
+
+/** A user code as issued (and stored as a login id): what a guess at a device login looks like. */
+const ISSUED = new RegExp(`^[${USER_CODE_ALPHABET}]{4}-[${USER_CODE_ALPHABET}]{4}$`);
+export const isUserCode = (id: string) => ISSUED.test(id);

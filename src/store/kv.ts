@@ -7,7 +7,7 @@
 /** KV's shortest expirationTtl. */
 export const KV_MIN_TTL = 60;
 
-export async function putExpiring(kv: KVNamespace, key: string, value: { expiresAt: number }, now: number): Promise<void> {
+export async function putExpiring<T extends { expiresAt: number }>(kv: KVNamespace, key: string, value: T, now: number): Promise<void> {
   await kv.put(key, JSON.stringify(value), { expirationTtl: Math.max(KV_MIN_TTL, value.expiresAt - now) });
 }
 

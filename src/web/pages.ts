@@ -11,7 +11,7 @@ import { asOAuthError } from '../errors';
 import { pickLocale, t } from '../ui/i18n';
 import { MessagePage } from '../ui/message-page';
 
-type PageStatus = 200 | 400 | 401 | 403 | 404 | 405 | 409 | 413 | 500 | 503;
+type PageStatus = 200 | 400 | 401 | 403 | 404 | 405 | 409 | 413 | 429 | 500 | 503;
 
 type Renderable = string | Promise<string> | { toString(): string | Promise<string> };
 
@@ -63,11 +63,15 @@ export async function renderPage(c: AppContext, render: (nonce: string) => Rende
 export function errorPage(c: AppContext, error: string, description: string, status: PageStatus = 400) {
   const locale = pickLocale(new URL(c.req.url).searchParams.get('ui_locales') ?? undefined, c.req.header('Accept-Language'));
   const strings = t(locale);
-  const message = error === 'invalid_client' ? strings.unknownClient : error === 'invalid_redirect_uri' ? strings.badRedirectUri : description;
+  const message =
+    error === 'invalid_client' ? strings.unknownClient
+    : error === 'invalid_redirect_uri' ? strings.badRedirectUri
+    : status === 429 ? strings.tooManyRequests
+    : description;
   return renderPage(c, (nonce) => MessagePage({ locale, title: strings.errorTitle, message, status: 'error', nonce }), status);
 }
 
-const PAGE_STATUSES = new Set<number>([400, 401, 403, 404, 405, 409, 413, 500, 503]);
+const PAGE_STATUSES = new Set<number>([400, 401, 403, 404, 405, 409, 413, 429, 500, 503]);
 
 /** The pages' error handler: whatever was thrown becomes a page, with the error's status and headers. */
 export const pageError: ErrorHandler<AppEnv> = async (thrown, c) => {
