@@ -24,9 +24,10 @@ export const RULES = {
   login: ['config', 'crypto', 'errors', 'types', 'paths', 'context', 'store', 'tokens', 'ui', 'web', 'wechat', 'identity'],
   oidc: ['config', 'crypto', 'errors', 'types', 'paths', 'context', 'store', 'tokens', 'ui', 'web', 'wechat', 'login'],
   app: ['config', 'errors', 'paths', 'context', 'ui', 'web', 'wechat', 'login', 'oidc'],
-  index: ['app'],
+  scheduled: ['config', 'store'],
+  index: ['app', 'config', 'scheduled'],
   sandbox: ['config', 'paths', 'ui', 'wechat'],
-  dev: ['app', 'config', 'paths', 'sandbox'],
+  dev: ['app', 'config', 'paths', 'sandbox', 'scheduled'],
 };
 
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;

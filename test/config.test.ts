@@ -54,10 +54,10 @@ describe('the entry points', () => {
 
   it('production (src/index.ts) has no sandbox route, whatever the issuer', async () => {
     for (const issuer of ['http://localhost:8787', 'https://id.example.com']) {
-      const response = await production.request('/sandbox/wechat/codes', mintRequest('http://localhost/sandbox/wechat/codes'), withEnv({ ISSUER: issuer }));
+      const response = await production.fetch(mintRequest('http://localhost/sandbox/wechat/codes'), withEnv({ ISSUER: issuer }), executionContext);
       expect(response.status, issuer).toBe(404);
     }
-    const discovery = await production.request('/.well-known/openid-configuration', {}, withEnv({ ISSUER: 'https://id.example.com' }));
+    const discovery = await production.fetch(new Request('https://id.example.com/.well-known/openid-configuration'), withEnv({ ISSUER: 'https://id.example.com' }), executionContext);
     expect(await discovery.json()).toMatchObject({ issuer: 'https://id.example.com', token_endpoint: 'https://id.example.com/token' });
   });
 

@@ -3,6 +3,7 @@
  * docs/storage.md lists every table and KV key and why it exists.
  */
 
+import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /** One person. `id` is the OIDC `sub`: random, never derived from WeChat ids. */
@@ -71,7 +72,12 @@ export const grants = sqliteTable(
     expiresAt: integer('expires_at').notNull(),
     revokedAt: integer('revoked_at'),
   },
-  (table) => [index('grants_user').on(table.userId)],
+  (table) => [
+    index('grants_user').on(table.userId),
+    // The purge (src/store/purge.ts) finds grants past their expiry or revocation by these.
+    index('grants_expires').on(table.expiresAt),
+    index('grants_revoked').on(table.revokedAt).where(sql`${table.revokedAt} IS NOT NULL`),
+  ],
 );
 
 /** Refresh tokens, by SHA-256 hash. A used one is kept to detect its reuse. */
@@ -87,14 +93,18 @@ export const refreshTokens = sqliteTable(
     usedAt: integer('used_at'),
     replacedBy: text('replaced_by'),
   },
-  (table) => [index('refresh_tokens_grant').on(table.grantId)],
+  (table) => [index('refresh_tokens_grant').on(table.grantId), index('refresh_tokens_expires').on(table.expiresAt)],
 );
 
 /** Access tokens revoked one by one (RFC 7009), until they would have expired anyway. */
-export const revokedAccessTokens = sqliteTable('revoked_access_tokens', {
-  jti: text('jti').primaryKey(),
-  expiresAt: integer('expires_at').notNull(),
-});
+export const revokedAccessTokens = sqliteTable(
+  'revoked_access_tokens',
+  {
+    jti: text('jti').primaryKey(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (table) => [index('revoked_access_tokens_expires').on(table.expiresAt)],
+);
 
 
 /**
@@ -103,34 +113,47 @@ export const revokedAccessTokens = sqliteTable('revoked_access_tokens', {
  * consistent), so the first use inserts a row here and a second use fails
  * on the primary key. `grant_id` is what a replay revokes (RFC 6749 §4.1.2).
  */
-export const singleUses = sqliteTable('single_uses', {
-  key: text('key').primaryKey(),
-  grantId: text('grant_id'),
-  usedAt: integer('used_at').notNull(),
-});
+export const singleUses = sqliteTable(
+  'single_uses',
+  {
+    key: text('key').primaryKey(),
+    grantId: text('grant_id'),
+    usedAt: integer('used_at').notNull(),
+  },
+  (table) => [index('single_uses_used').on(table.usedAt)],
+);
 
 /** The mini program's answer to a pending login (docs/protocol.md §5): at most one per login id. */
-export const loginApprovals = sqliteTable('login_approvals', {
-  loginId: text('login_id').primaryKey(),
-  approved: integer('approved', { mode: 'boolean' }).notNull(),
-  userId: text('user_id').references(() => users.id),
-  wechatAppid: text('wechat_appid'),
-  wechatOpenid: text('wechat_openid'),
-  authTime: integer('auth_time').notNull(),
-});
+export const loginApprovals = sqliteTable(
+  'login_approvals',
+  {
+    loginId: text('login_id').primaryKey(),
+    approved: integer('approved', { mode: 'boolean' }).notNull(),
+    userId: text('user_id').references(() => users.id),
+    wechatAppid: text('wechat_appid'),
+    wechatOpenid: text('wechat_openid'),
+    /** When the login was answered: while its pending login waited, so at most that login's lifetime after it started. */
+    authTime: integer('auth_time').notNull(),
+  },
+  (table) => [index('login_approvals_auth_time').on(table.authTime)],
+);
 
 /** RFC 8628 device authorizations, by SHA-256 of the device_code; polling state lives here. */
-export const deviceCodes = sqliteTable('device_codes', {
-  codeHash: text('code_hash').primaryKey(),
-  userCode: text('user_code').notNull().unique(),
-  clientId: text('client_id')
-    .notNull()
-    .references(() => clients.clientId),
-  scope: text('scope').notNull(),
-  interval: integer('interval').notNull(),
-  lastPolledAt: integer('last_polled_at'),
-  expiresAt: integer('expires_at').notNull(),
-});
+export const deviceCodes = sqliteTable(
+  'device_codes',
+  {
+    codeHash: text('code_hash').primaryKey(),
+    userCode: text('user_code').notNull().unique(),
+    clientId: text('client_id')
+      .notNull()
+      .references(() => clients.clientId),
+    scope: text('scope').notNull(),
+    interval: integer('interval').notNull(),
+    lastPolledAt: integer('last_polled_at'),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (table) => [index('device_codes_expires').on(table.expiresAt)],
+);
 
 /** client_id → the scopes the person approved for it, space-separated. */
 export type Consents = Record<string, string>;
@@ -151,5 +174,5 @@ export const sessions = sqliteTable(
     consents: text('consents', { mode: 'json' }).$type<Consents>().notNull().default({}),
     expiresAt: integer('expires_at').notNull(),
   },
-  (table) => [index('sessions_user').on(table.userId)],
+  (table) => [index('sessions_user').on(table.userId), index('sessions_expires').on(table.expiresAt)],
 );
