@@ -12,6 +12,8 @@ import { cors } from 'hono/cors';
 import { csrf } from 'hono/csrf';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import type { RouterRoute } from 'hono/types';
+import { adminOnly } from './admin/auth';
+import { adminUsers } from './admin/users';
 import type { Env } from './config';
 import type { AppEnv } from './context';
 import { OAuthError } from './errors';
@@ -85,6 +87,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   api(PATHS.handoff, handoff);
   api(PATHS.login, loginResources);
   api('/', domainVerification);
+  // The admin API: every route of it behind the admin token.
+  api(PATHS.adminUsers, adminUsers, adminOnly);
   for (const [path, routes] of options.apiRoutes ?? []) api(path, routes);
 
   const pages = audience(app, [noStore, formTargets, pageHeaders], pageError);
