@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { importUser, uniquePhone } from '../support/admin';
 import { Browser, browserLogin, redeem, webClientMetadata } from '../support/browser';
-import { claimsOf, counts, login, mint, register, uniqueId, type RegisteredClient, type SandboxCode } from '../support/oidc';
+import { claimsOf, counts, exchange, login, MINIPROGRAM_CODE, mint, register, uniqueId, type RegisteredClient, type SandboxCode } from '../support/oidc';
 
 const MINI_1 = 'wx0000000000mini01';
 const MINI_2 = 'wx0000000000mini02';
@@ -119,6 +119,42 @@ describe('once linked, the number proves nothing about another WeChat account (n
     const newcomer = await handoffLogin(client, { openid: uniqueId('o'), phone });
     expect(newcomer.sub).not.toBe(sub);
     expect(newcomer).not.toHaveProperty('phone_number');
+  });
+});
+
+describe('concurrent first logins with the imported number', () => {
+  /** Token exchanges of mini program codes with phone codes for `phone`, all sent at once: the subs they get. */
+  async function atOnce(client: RegisteredClient, phone: string, identities: Omit<SandboxCode, 'kind'>[]) {
+    const codes = await Promise.all(
+      identities.map(async (identity) => {
+        const code = await mint({ kind: 'miniprogram', appid: MINI_1, ...identity });
+        return { code, phoneCode: await mint({ kind: 'phone', phone, appid: code.appid }) };
+      }),
+    );
+    const responses = await Promise.all(
+      codes.map(({ code, phoneCode }) => exchange(client, code.code, MINIPROGRAM_CODE, { wechat_appid: code.appid, wechat_phone_code: phoneCode.code })),
+    );
+    return Promise.all(responses.map(async (response) => claimsOf((await response.json<{ id_token: string }>()).id_token).sub));
+  }
+
+  it('of two WeChat accounts in one mini program: exactly one is linked, the other is somebody new', async () => {
+    const client = await register();
+    // Each round is a fresh race; an unguarded write lets both accounts take the user now and then.
+    for (let round = 0; round < 8; round++) {
+      const phone = uniquePhone();
+      const sub = await importUser(phone, 'Contested');
+      const subs = await atOnce(client, phone, [{ openid: uniqueId('o') }, { openid: uniqueId('o') }]);
+      expect(subs.filter((candidate) => candidate === sub), `round ${round}`).toHaveLength(1);
+      expect(new Set(subs).size, `round ${round}`).toBe(2);
+    }
+  });
+
+  it('of one WeChat account twice: both are the imported user', async () => {
+    const client = await register();
+    const phone = uniquePhone();
+    const sub = await importUser(phone);
+    const openid = uniqueId('o');
+    expect(await atOnce(client, phone, [{ openid }, { openid }, { openid }])).toEqual([sub, sub, sub]);
   });
 });
 
