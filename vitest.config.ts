@@ -18,6 +18,7 @@ export default defineConfig({
           ISSUER: 'http://localhost:8787',
           SIGNING_KEYS: JSON.stringify(signingKeys),
           REGISTRATION_TOKEN: 'test-registration-token',
+          ADMIN_TOKEN: 'test-admin-token',
           WECHAT_APPS: JSON.stringify(TEST_APPS),
           TEST_MIGRATIONS: await readD1Migrations('./migrations'),
         },

@@ -23,8 +23,10 @@ export const RULES = {
   web: ['errors', 'context', 'ui'],
   login: ['config', 'crypto', 'errors', 'types', 'paths', 'context', 'store', 'tokens', 'ui', 'web', 'wechat', 'identity'],
   oidc: ['config', 'crypto', 'errors', 'types', 'paths', 'context', 'store', 'tokens', 'ui', 'web', 'wechat', 'login'],
-  app: ['config', 'errors', 'paths', 'context', 'ui', 'web', 'wechat', 'login', 'oidc'],
   scheduled: ['config', 'store'],
+  // The admin API: storage and HTTP glue only; nothing but the wiring imports it.
+  admin: ['config', 'crypto', 'errors', 'context', 'store', 'web'],
+  app: ['config', 'errors', 'paths', 'context', 'ui', 'web', 'wechat', 'login', 'oidc', 'admin'],
   index: ['app', 'config', 'scheduled'],
   sandbox: ['config', 'paths', 'ui', 'wechat'],
   dev: ['app', 'config', 'paths', 'sandbox', 'scheduled'],

@@ -5,6 +5,7 @@ import { parseEnv } from 'node:util';
 import { rotate } from './keys.mjs';
 
 export const DEFAULT_REGISTRATION_TOKEN = 'dev-registration-token';
+export const DEFAULT_ADMIN_TOKEN = 'dev-admin-token';
 
 /** The variables of a dotenv file, or undefined when it does not exist. */
 export function readDevVars(path) {
@@ -19,6 +20,7 @@ function sandboxApp(kind) {
 const generators = {
   SIGNING_KEYS: async () => JSON.stringify(await rotate(undefined, 'RS256')),
   REGISTRATION_TOKEN: async () => DEFAULT_REGISTRATION_TOKEN,
+  ADMIN_TOKEN: async () => DEFAULT_ADMIN_TOKEN,
   // One app of each kind, so every login (mobile app, mini program, Official Account, Website App) works out of the box.
   WECHAT_APPS: async () => JSON.stringify(['app', 'miniprogram', 'officialaccount', 'website'].map((kind) => sandboxApp(kind))),
 };

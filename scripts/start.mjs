@@ -61,6 +61,7 @@ console.log(`
   issuer              ${issuer}
   discovery           ${issuer}/.well-known/openid-configuration
   registration token  ${vars.REGISTRATION_TOKEN}
+  admin token         ${vars.ADMIN_TOKEN}
   secrets             ${shownPath}
 `);
 

@@ -12,6 +12,8 @@ import { cors } from 'hono/cors';
 import { csrf } from 'hono/csrf';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import type { RouterRoute } from 'hono/types';
+import { adminOnly } from './admin/auth';
+import { adminUsers } from './admin/users';
 import type { Env } from './config';
 import type { AppEnv } from './context';
 import { OAuthError } from './errors';
@@ -99,6 +101,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   api(PATHS.handoff, handoff, limited.handoff);
   api(PATHS.login, loginResources, limited.login);
   api('/', domainVerification);
+  // The admin API: every route of it behind the admin token.
+  api(PATHS.adminUsers, adminUsers, adminOnly);
   for (const [path, routes] of options.apiRoutes ?? []) api(path, routes);
 
   const pages = audience(app, [noStore, formTargets, pageHeaders], pageError);

@@ -14,6 +14,8 @@ export interface Env {
   REGISTRATION_TOKEN: string;
   /** JSON array of {appid, secret, kind}. */
   WECHAT_APPS: string;
+  /** Bearer token of the admin API (docs/protocol.md "Operating"); unset, the admin API refuses everyone. */
+  ADMIN_TOKEN?: string;
   /** Milliseconds one WeChat request may take, 1 to 60000; 5000 when unset. */
   WECHAT_TIMEOUT_MS?: string;
   /** Milliseconds before the one retry of an idempotent WeChat call, 0 to 10000; 300 when unset. */
@@ -63,6 +65,8 @@ export interface WeChatSettings {
 export interface Config {
   issuer: string;
   registrationToken: string;
+  /** The admin API's bearer token; undefined when unset, and then nobody is an admin. */
+  adminToken?: string;
   wechatApps: readonly WeChatApp[];
   wechat: WeChatSettings;
   /** The Official Account's domain verification token, when one is set. */
@@ -90,6 +94,9 @@ export interface Config {
 /** The registration token `npm start` writes for local development: never good enough for a public issuer. */
 export const DEV_REGISTRATION_TOKEN = 'dev-registration-token';
 
+/** The admin token `npm start` writes for local development: likewise refused with a public issuer. */
+export const DEV_ADMIN_TOKEN = 'dev-admin-token';
+
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export const isLoopbackHost = (hostname: string) => LOOPBACK_HOSTS.has(hostname);
@@ -109,9 +116,15 @@ export function parseConfig(env: Env): Config {
   if (env.REGISTRATION_TOKEN === DEV_REGISTRATION_TOKEN && !isLoopbackIssuer(issuer)) {
     throw new Error(`REGISTRATION_TOKEN "${DEV_REGISTRATION_TOKEN}" is for local development only: set a secret one`);
   }
+  const adminToken = env.ADMIN_TOKEN || undefined;
+  // Anyone could import users, or (later) read and delete them, with the public development token.
+  if (adminToken === DEV_ADMIN_TOKEN && !isLoopbackIssuer(issuer)) {
+    throw new Error(`ADMIN_TOKEN "${DEV_ADMIN_TOKEN}" is for local development only: set a secret one, or none`);
+  }
   return {
     issuer,
     registrationToken: env.REGISTRATION_TOKEN,
+    adminToken,
     wechatApps: parseWeChatApps(env.WECHAT_APPS),
     wechat: {
       timeoutMs: milliseconds(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 5000, 1, 60_000),
@@ -180,7 +193,7 @@ let cached: { source: readonly (string | undefined)[]; config: Config } | undefi
  * the values read, not on the env object, which the runtime need not reuse.
  */
 export function getConfig(env: Env): Config {
-  const source = [env.ISSUER, env.REGISTRATION_TOKEN, env.WECHAT_APPS, env.WECHAT_TIMEOUT_MS, env.WECHAT_RETRY_DELAY_MS, env.WECHAT_MP_VERIFY];
+  const source = [env.ISSUER, env.REGISTRATION_TOKEN, env.ADMIN_TOKEN, env.WECHAT_APPS, env.WECHAT_TIMEOUT_MS, env.WECHAT_RETRY_DELAY_MS, env.WECHAT_MP_VERIFY];
   if (!cached || source.some((value, i) => value !== cached!.source[i])) cached = { source, config: parseConfig(env) };
   return cached.config;
 }

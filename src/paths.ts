@@ -17,6 +17,8 @@ export const PATHS = {
   /** Where WeChat's web authorizations come back (an Official Account's, a Website App's). */
   wechatCallback: '/wechat/callback',
   deviceVerification: '/device',
+  /** The admin API (docs/protocol.md "Operating: the admin API"), behind ADMIN_TOKEN. */
+  adminUsers: '/admin/users',
 } as const;
 
 /** The page of a pending login, and the path its cookie is scoped to. */

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { DEV_REGISTRATION_TOKEN, getConfig, parseConfig, type Env } from '../src/config';
+import { DEV_ADMIN_TOKEN, DEV_REGISTRATION_TOKEN, getConfig, parseConfig, type Env } from '../src/config';
 import dev from '../src/dev';
 import production from '../src/index';
 
@@ -15,6 +15,7 @@ describe('configuration (src/config.ts)', () => {
     ['no issuer', { ISSUER: '' }, /ISSUER/],
     ['no registration token', { REGISTRATION_TOKEN: '' }, /REGISTRATION_TOKEN/],
     ['the development registration token with a public issuer', { ISSUER: 'https://id.example.com', REGISTRATION_TOKEN: DEV_REGISTRATION_TOKEN }, /development/],
+    ['the development admin token with a public issuer', { ISSUER: 'https://id.example.com', ADMIN_TOKEN: DEV_ADMIN_TOKEN }, /ADMIN_TOKEN .*development/],
     ['WeChat apps that are not an array', { WECHAT_APPS: '{}' }, /array/],
     ['a WeChat app of an unknown kind', { WECHAT_APPS: '[{"appid":"wx1","secret":"s","kind":"web"}]' }, /kind/],
     ['a duplicate appid', { WECHAT_APPS: '[{"appid":"wx1","secret":"s","kind":"app"},{"appid":"wx1","secret":"t","kind":"miniprogram"}]' }, /duplicate/],
@@ -26,6 +27,14 @@ describe('configuration (src/config.ts)', () => {
 
   it('takes the development registration token with a loopback issuer', () => {
     expect(parseConfig(withEnv({ ISSUER: 'http://127.0.0.1:9000', REGISTRATION_TOKEN: DEV_REGISTRATION_TOKEN })).registrationToken).toBe(DEV_REGISTRATION_TOKEN);
+  });
+
+  it('takes the development admin token with a loopback issuer, and no admin token at all', () => {
+    for (const issuer of ['http://localhost:8787', 'http://127.0.0.1:9000', 'http://[::1]:8787']) {
+      expect(parseConfig(withEnv({ ISSUER: issuer, ADMIN_TOKEN: DEV_ADMIN_TOKEN })).adminToken).toBe(DEV_ADMIN_TOKEN);
+    }
+    for (const unset of [undefined, '']) expect(parseConfig(withEnv({ ISSUER: 'https://id.example.com', ADMIN_TOKEN: unset })).adminToken).toBeUndefined();
+    expect(parseConfig(withEnv({ ISSUER: 'https://id.example.com', ADMIN_TOKEN: 'a-secret-one' })).adminToken).toBe('a-secret-one');
   });
 
   it('keeps the issuer without a trailing slash', () => {
@@ -45,6 +54,8 @@ describe('getConfig', () => {
     expect(getConfig(withEnv({}))).toBe(first);
     expect(getConfig(withEnv({ ISSUER: 'https://id.example.com' })).issuer).toBe('https://id.example.com');
     expect(getConfig(withEnv({ WECHAT_TIMEOUT_MS: '1234' })).wechat.timeoutMs).toBe(1234);
+    expect(getConfig(withEnv({ ADMIN_TOKEN: 'another-admin-token' })).adminToken).toBe('another-admin-token');
+    expect(getConfig(withEnv({})).adminToken).toBe('test-admin-token');
   });
 });
 

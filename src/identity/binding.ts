@@ -36,6 +36,12 @@ export interface BindingPlan {
   user: KnownUser;
   createUser: boolean;
   createIdentity: boolean;
+  /**
+   * Bound by the phone number alone (rule 3): the write must find the user
+   * still unclaimed, or two WeChat accounts verifying one number at once
+   * would both take it.
+   */
+  linkedByPhone: boolean;
   /** The unionid the identity row carries: the login's, unless it belongs to someone else. */
   identityUnionid: string | null;
   /** Record the unionid on an existing identity row (it was unknown before). */
@@ -62,6 +68,7 @@ export function planBinding(login: WeChatIdentity, known: Known, newUserId: stri
     user: { id: base.id, phoneNumber: setPhone ? login.phoneNumber! : base.phoneNumber, nickname, picture },
     createUser: matched === undefined,
     createIdentity: known.identity === undefined,
+    linkedByPhone: phoneUser !== undefined && matched === phoneUser,
     identityUnionid: unionidFree ? login.unionid! : (known.identity?.unionid ?? null),
     setIdentityUnionid: known.identity !== undefined && known.identity.unionid === null && unionidFree,
     createUnionid: unionidFree && !known.byUnionid,

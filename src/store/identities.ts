@@ -3,9 +3,11 @@
  * trip, lets src/identity/binding.ts decide, then writes the plan in one
  * batch (a transaction). Unique keys on (appid, openid), unionid and
  * phone_number make a concurrent first login fail its batch instead of
- * creating a second user; it then reads again and finds the winner.
+ * creating a second user; it then reads again and finds the winner. A link
+ * by phone number alone re-checks in the batch that no other WeChat account
+ * claimed the user meanwhile, and fails it likewise.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { planBinding, type Known, type KnownUser } from '../identity/binding';
 import type { WeChatIdentity } from '../wechat';
 import { randomId } from '../crypto';
@@ -21,6 +23,27 @@ const userColumns = {
 
 const NO_MATCH = '\u0000';
 
+/**
+ * Whether another WeChat account holds `userId`: an openid in the login's app
+ * (it is not the login's own, or rule 1 would have found it), or a unionid
+ * that is not the login's.
+ */
+const claimedByAnother = (userId: SQL, login: WeChatIdentity): SQL =>
+  sql`(EXISTS (SELECT 1 FROM ${wechatIdentities} WHERE ${wechatIdentities.userId} = ${userId} AND ${wechatIdentities.appid} = ${login.appid})
+    OR EXISTS (SELECT 1 FROM ${wechatUnionids} WHERE ${wechatUnionids.userId} = ${userId} AND ${wechatUnionids.unionid} IS NOT ${login.unionid ?? null}))`;
+
+/** The user id for a phone link's identity row, NULL (refused by NOT NULL, failing the batch) if the user was claimed meanwhile. */
+const unlessClaimed = (userId: string, login: WeChatIdentity): SQL =>
+  sql`CASE WHEN ${claimedByAnother(sql`${userId}`, login)} THEN NULL ELSE ${userId} END`;
+
+/** D1 refused a phone link's identity row: another WeChat account claimed the user between the read and the write. */
+const isClaimedMeanwhile = (error: unknown): boolean => {
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
+    if (/NOT NULL constraint failed: wechat_identities\.user_id/.test(cause.message)) return true;
+  }
+  return false;
+};
+
 async function readKnown(db: Db, login: WeChatIdentity): Promise<Known> {
   const [identity, byUnionid, byPhone] = await db.batch([
     db
@@ -34,13 +57,7 @@ async function readKnown(db: Db, login: WeChatIdentity): Promise<Known> {
       .innerJoin(users, eq(users.id, wechatUnionids.userId))
       .where(eq(wechatUnionids.unionid, login.unionid ?? NO_MATCH)),
     db
-      .select({
-        ...userColumns,
-        // Held by another WeChat account: an openid in this app (it is not this one, or the
-        // first query would have found it), or a unionid that is not this login's.
-        claimed: sql<number>`EXISTS (SELECT 1 FROM ${wechatIdentities} WHERE ${wechatIdentities.userId} = ${users.id} AND ${wechatIdentities.appid} = ${login.appid})
-          OR EXISTS (SELECT 1 FROM ${wechatUnionids} WHERE ${wechatUnionids.userId} = ${users.id} AND ${wechatUnionids.unionid} IS NOT ${login.unionid ?? null})`.as('claimed'),
-      })
+      .select({ ...userColumns, claimed: sql<number>`${claimedByAnother(sql`${users.id}`, login)}`.as('claimed') })
       .from(users)
       .where(eq(users.phoneNumber, login.phoneNumber ?? NO_MATCH)),
   ]);
@@ -94,7 +111,7 @@ export async function resolveUser(db: Db, login: WeChatIdentity, now: number): P
           appid: login.appid,
           openid: login.openid,
           unionid: plan.identityUnionid,
-          userId: user.id,
+          userId: plan.linkedByPhone ? unlessClaimed(user.id, login) : user.id,
           createdAt: now,
         }),
       );
@@ -111,8 +128,10 @@ export async function resolveUser(db: Db, login: WeChatIdentity, now: number): P
       await db.batch(writes as [(typeof writes)[number], ...typeof writes]);
       return user;
     } catch (error) {
-      // Another login of the same person committed first: read again and join it.
-      if (attempt >= ATTEMPTS || !isUniqueViolation(error)) throw error;
+      // Another login of the same person committed first: read again and join it. Or another
+      // WeChat account took the user this login was to be linked to by phone: read again, and
+      // the login is somebody new.
+      if (attempt >= ATTEMPTS || !(isUniqueViolation(error) || isClaimedMeanwhile(error))) throw error;
     }
   }
 }

@@ -9,7 +9,10 @@ import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlit
 /** One person. `id` is the OIDC `sub`: random, never derived from WeChat ids. */
 export const users = sqliteTable('users', {
   id: text('id').primaryKey(),
-  /** E.164, only ever from WeChat's getuserphonenumber (so always verified). */
+  /**
+   * E.164, from WeChat's getuserphonenumber, or imported with a user who existed before
+   * the bridge (the admin API), which only a login verifying that number links to.
+   */
   phoneNumber: text('phone_number').unique(),
   nickname: text('nickname'),
   picture: text('picture'),

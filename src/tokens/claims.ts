@@ -14,7 +14,8 @@ export function userClaims(subject: Subject, scopes: readonly Scope[]): UserClai
   }
   if (scopes.includes('phone') && subject.phoneNumber) {
     claims.phone_number = subject.phoneNumber;
-    // Only WeChat's getuserphonenumber ever sets a number, so it is verified.
+    // A number reaches a token only through a WeChat login that verified it (getuserphonenumber):
+    // an imported one (the admin API) links its user only to a login that verified that number.
     claims.phone_number_verified = true;
   }
   if (scopes.includes('wechat')) {

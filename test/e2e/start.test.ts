@@ -33,6 +33,7 @@ describe('npm start (docs/protocol.md §1)', { timeout: 600_000 }, () => {
       expect(signingKeys.keys).toHaveLength(1);
       expect(signingKeys.keys[0]).toMatchObject({ alg: 'RS256', d: expect.any(String) });
       expect(provider.registrationToken).toBe('dev-registration-token');
+      expect(vars.ADMIN_TOKEN).toBe('dev-admin-token');
       expect(provider.wechatApps.map((app) => app.kind).sort()).toEqual(['app', 'miniprogram', 'officialaccount', 'website']);
       for (const app of provider.wechatApps) expect(app.appid).toMatch(/^wx[0-9a-f]{16}$/);
 
@@ -42,6 +43,14 @@ describe('npm start (docs/protocol.md §1)', { timeout: 600_000 }, () => {
       const jwks = (await (await fetch(String(metadata.jwks_uri))).json()) as { keys: Record<string, unknown>[] };
       expect(jwks.keys.map((key) => key.kid)).toContain(signingKeys.keys[0]!.kid);
       for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
+
+      // The generated admin token opens the running provider's admin API.
+      const imported = await fetch(`${provider.issuer}/admin/users`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' },
+        body: JSON.stringify({ phone: '+8613800138000' }),
+      });
+      expect(imported.status).toBe(201);
     } finally {
       await provider.stop();
     }
@@ -54,7 +63,7 @@ describe('npm start (docs/protocol.md §1)', { timeout: 600_000 }, () => {
     try {
       const text = readFileSync(provider.devVarsPath, 'utf8');
       expect(text.startsWith('REGISTRATION_TOKEN=my-own-token\n')).toBe(true);
-      expect(Object.keys(parseEnv(text)).sort()).toEqual(['REGISTRATION_TOKEN', 'SIGNING_KEYS', 'WECHAT_APPS']);
+      expect(Object.keys(parseEnv(text)).sort()).toEqual(['ADMIN_TOKEN', 'REGISTRATION_TOKEN', 'SIGNING_KEYS', 'WECHAT_APPS']);
       expect(provider.registrationToken).toBe('my-own-token');
 
       // The running provider uses the developer's token, not the default one.

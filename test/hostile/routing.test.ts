@@ -35,6 +35,7 @@ const ROUTES: Record<string, readonly string[]> = {
   '/logout': ['GET', 'POST'],
   '/logout/confirm': ['POST'],
   '/sandbox/wechat/codes': ['POST'],
+  '/admin/users': ['POST'],
 };
 /** CORS preflights (OPTIONS) are answered on the endpoints browsers call across origins. */
 const CORS = new Set(['/.well-known/openid-configuration', '/jwks', '/token', '/userinfo', '/device_authorization']);
@@ -142,6 +143,7 @@ const POST_ENDPOINTS = [
   '/device_authorization',
   '/logout',
   '/sandbox/wechat/codes',
+  '/admin/users',
 ];
 const LIMIT = 64 * 1024;
 

@@ -60,6 +60,7 @@ const plan = (user: KnownUser, changes: Partial<BindingPlan> = {}): BindingPlan 
   user,
   createUser: false,
   createIdentity: false,
+  linkedByPhone: false,
   identityUnionid: null,
   setIdentityUnionid: false,
   createUnionid: false,
@@ -109,9 +110,9 @@ describe.each<[string, Row[]]>([
   [
     'docs/protocol.md §7 rule 3: a verified phone number binds the new openid to its user',
     [
-      ['a new openid with a known number', { phoneNumber: P_A }, { byPhone: alice }, plan(alice, { createIdentity: true })],
-      ['with a new unionid, recorded for that user', { phoneNumber: P_A, unionid: 'u9' }, { byPhone: alice }, plan(alice, { createIdentity: true, identityUnionid: 'u9', createUnionid: true })],
-      ['with a profile, which updates that user', { phoneNumber: P_C, nickname: 'C2' }, { byPhone: carol }, plan({ ...carol, nickname: 'C2' }, { createIdentity: true, updateProfile: true })],
+      ['a new openid with a known number', { phoneNumber: P_A }, { byPhone: alice }, plan(alice, { createIdentity: true, linkedByPhone: true })],
+      ['with a new unionid, recorded for that user', { phoneNumber: P_A, unionid: 'u9' }, { byPhone: alice }, plan(alice, { createIdentity: true, linkedByPhone: true, identityUnionid: 'u9', createUnionid: true })],
+      ['with a profile, which updates that user', { phoneNumber: P_C, nickname: 'C2' }, { byPhone: carol }, plan({ ...carol, nickname: 'C2' }, { createIdentity: true, linkedByPhone: true, updateProfile: true })],
       ['only when the login carries a number', {}, { byPhone: alice }, plan(fresh, { createUser: true, createIdentity: true })],
       ['not when another openid of the same app holds that user (the number was recycled)', { phoneNumber: P_A }, { byPhone: { ...alice, claimed: true } }, plan(fresh, { createUser: true, createIdentity: true })],
       ['not when another unionid holds that user, and the newcomer gets no number of someone else', { phoneNumber: P_A, unionid: 'u9' }, { byPhone: { ...alice, claimed: true } }, plan(fresh, { createUser: true, createIdentity: true, identityUnionid: 'u9', createUnionid: true })],
@@ -164,6 +165,8 @@ describe('docs/protocol.md §7: two existing users are never merged, whatever D1
         expect(result.user.id).toBe(chosen?.id ?? 'new');
         expect(result.createUser).toBe(chosen === undefined);
         expect(result.createIdentity).toBe(knows.identity === undefined);
+        // Only a link by the number alone re-checks the claim when it writes.
+        expect(result.linkedByPhone).toBe(chosen !== undefined && chosen === knows.byPhone && !knows.identity && !(partial.unionid && knows.byUnionid));
         // The unionid goes to the chosen user only if nobody else has it.
         if (knows.byUnionid && knows.byUnionid.id !== result.user.id) {
           expect(result.createUnionid).toBe(false);

@@ -72,13 +72,14 @@ export async function startLogin(browser: Browser, url: string): Promise<string>
   return response.headers.get('Location')!.replace('/login/', '');
 }
 
-/** The mini program's part: approve the login with a fresh sandbox wx.login code. */
-export async function approve(loginId: string, identity: { openid?: string; unionid?: string } = {}, answer: { deny?: true } = {}) {
+/** The mini program's part: approve the login with a fresh sandbox wx.login code (and a getPhoneNumber code for `phone`). */
+export async function approve(loginId: string, { phone, ...identity }: { openid?: string; unionid?: string; phone?: string } = {}, answer: { deny?: true } = {}) {
   const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01', ...identity });
+  const phoneCode = phone === undefined ? undefined : (await mint({ kind: 'phone', phone, appid: minted.appid })).code;
   return call('/wechat/handoff', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ login: loginId, code: minted.code, appid: minted.appid, ...answer }),
+    body: JSON.stringify({ login: loginId, code: minted.code, appid: minted.appid, phone_code: phoneCode, ...answer }),
   });
 }
 
@@ -86,7 +87,7 @@ export async function approve(loginId: string, identity: { openid?: string; unio
 export const deny = (loginId: string, identity: { openid?: string; unionid?: string } = {}) => approve(loginId, identity, { deny: true });
 
 /** The whole browser part of the code flow: the parameters the client receives at its redirect_uri. */
-export async function browserLogin(browser: Browser, client: RegisteredClient, params: Record<string, string> = {}, identity = {}) {
+export async function browserLogin(browser: Browser, client: RegisteredClient, params: Record<string, string> = {}, identity: Parameters<typeof approve>[1] = {}) {
   const loginId = await startLogin(browser, authorizeUrl(client, params));
   const approved = await approve(loginId, identity);
   if (approved.status !== 200) throw new Error(`handoff failed: ${approved.status} ${await approved.text()}`);
