@@ -17,7 +17,7 @@ export const PATHS = {
   /** Where WeChat's web authorizations come back (an Official Account's, a Website App's). */
   wechatCallback: '/wechat/callback',
   deviceVerification: '/device',
-  /** The admin API (docs/protocol.md "Operating: the admin API"), behind ADMIN_TOKEN. */
+  /** The admin API (docs/protocol.md protocol §10), behind ADMIN_TOKEN. */
   adminUsers: '/admin/users',
 } as const;
 

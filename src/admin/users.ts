@@ -1,5 +1,5 @@
 /**
- * `POST /admin/users` (docs/protocol.md "Operating: the admin API"): imports a
+ * `POST /admin/users` (docs/protocol.md protocol §10): imports a
  * user who existed before the bridge, known by phone alone. Their first WeChat
  * login that verifies this number becomes them (§7, binding rule 3).
  */

@@ -1,4 +1,4 @@
-/** The admin API as an operator calls it, through SELF (docs/protocol.md "Operating: the admin API"). */
+/** The admin API as an operator calls it, through SELF (docs/protocol.md protocol §10). */
 import { call } from './oidc';
 
 /** The ADMIN_TOKEN binding of the test pool (vitest.config.ts). */
