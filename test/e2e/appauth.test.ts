@@ -187,6 +187,8 @@ async function authorize(extras: Record<string, string>, userPart: (page: Page) 
   await userPart(page);
   await handler.completeAuthorizationRequestIfPossible();
   const { response, error } = await completed;
+  // The loopback hears the redirect before Chromium has loaded it: let it land, or the next test's navigation races this one.
+  await page.waitForURL((url) => url.href.startsWith(loopback.redirectUri), { waitUntil: 'load' });
   // What AppAuth drops but an app should check: state, and the issuer (RFC 9207).
   const query = loopback.received[before]!;
   expect(query.get('iss')).toBe(provider.issuer);
