@@ -37,7 +37,7 @@ import type { LoginPageAddOn } from './ui/login-page';
 import { jsonError, noStore } from './web/api';
 import { formTargets, pageError, pageHeaders } from './web/pages';
 import { strictTransport } from './web/transport';
-import { rateLimit } from './web/rate-limit';
+import { rateLimits } from './web/rate-limit';
 import { WECHAT_WEB_ORIGIN, type Transport } from './wechat';
 
 export interface AppOptions {
@@ -79,12 +79,13 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   });
 
   // Anyone may call these without credentials: each kind counts against its rate limits (docs/protocol.md §9).
+  const rateLimit = rateLimits(isUserCode);
   const limited = {
-    start: rateLimit('start', isUserCode),
-    login: rateLimit('login', isUserCode),
-    wechat: rateLimit('wechat', isUserCode),
-    handoff: rateLimit({ GET: 'login', POST: 'wechat' }, isUserCode),
-    registration: rateLimit('registration', isUserCode),
+    start: rateLimit('start'),
+    login: rateLimit('login'),
+    wechat: rateLimit('wechat'),
+    handoff: rateLimit({ GET: 'login', POST: 'wechat' }),
+    registration: rateLimit('registration'),
   };
 
   const api = audience(app, [noStore], jsonError);

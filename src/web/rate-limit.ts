@@ -115,11 +115,12 @@ export function rateLimited(): OAuthError {
 }
 
 /**
- * The middleware for the routes of one kind (or of one kind per method).
- * `isUserCode` says whether a login id is a device login's user code.
+ * The rate-limit middleware maker: `isUserCode` says whether a login id is a
+ * device login's user code (the login flow knows; this room may not import it).
+ * Each middleware serves the routes of one kind, or of one kind per method.
  */
-export function rateLimit(kind: RouteKind | { GET: RouteKind; POST: RouteKind }, isUserCode: (id: string) => boolean): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
+export const rateLimits = (isUserCode: (id: string) => boolean) => (kind: RouteKind | { GET: RouteKind; POST: RouteKind }): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
     const routeKind = typeof kind === 'string' ? kind : c.req.method === 'POST' ? kind.POST : kind.GET;
     const loginId = c.req.param('id') ?? c.req.param('login');
     const facts: RequestFacts = {
@@ -131,4 +132,3 @@ export function rateLimit(kind: RouteKind | { GET: RouteKind; POST: RouteKind },
     if (outcomes.some((outcome) => !outcome.success)) throw rateLimited();
     await next();
   };
-}
