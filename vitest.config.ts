@@ -19,6 +19,7 @@ export default defineConfig({
           SIGNING_KEYS: JSON.stringify(signingKeys),
           REGISTRATION_TOKEN: 'test-registration-token',
           ADMIN_TOKEN: 'test-admin-token',
+          PAIRWISE_SECRET: 'test-pairwise-secret-of-at-least-32-characters',
           WECHAT_APPS: JSON.stringify(TEST_APPS),
           TEST_MIGRATIONS: await readD1Migrations('./migrations'),
         },

@@ -15,21 +15,23 @@ export const RULES = {
   crypto: [],
   config: [],
   wechat: ['config', 'errors'],
-  identity: ['wechat'],
+  identity: ['crypto', 'types', 'wechat'],
   store: ['config', 'crypto', 'errors', 'types', 'identity', 'wechat'],
-  tokens: ['config', 'crypto', 'errors', 'types', 'store'],
+  tokens: ['config', 'crypto', 'errors', 'types', 'store', 'identity'],
   ui: ['paths'],
-  context: ['config', 'store', 'tokens', 'wechat', 'ui'],
+  context: ['config', 'errors', 'store', 'tokens', 'wechat', 'ui'],
   web: ['errors', 'context', 'ui'],
-  login: ['config', 'crypto', 'errors', 'types', 'paths', 'context', 'store', 'tokens', 'ui', 'web', 'wechat', 'identity'],
-  oidc: ['config', 'crypto', 'errors', 'types', 'paths', 'context', 'store', 'tokens', 'ui', 'web', 'wechat', 'login'],
+  // Telling others (webhooks, back-channel logout): producers for the request paths, the queue's consumer.
+  notify: ['config', 'crypto', 'errors', 'types', 'context', 'store', 'tokens', 'identity'],
+  login: ['config', 'crypto', 'errors', 'types', 'paths', 'context', 'store', 'tokens', 'ui', 'web', 'wechat', 'identity', 'notify'],
+  oidc: ['config', 'crypto', 'errors', 'types', 'paths', 'context', 'store', 'tokens', 'ui', 'web', 'wechat', 'login', 'identity', 'notify'],
   scheduled: ['config', 'store'],
   // The admin API: storage and HTTP glue only; nothing but the wiring imports it.
-  admin: ['config', 'crypto', 'errors', 'context', 'store', 'web'],
-  app: ['config', 'errors', 'paths', 'context', 'ui', 'web', 'wechat', 'login', 'oidc', 'admin'],
-  index: ['app', 'config', 'scheduled'],
+  admin: ['config', 'crypto', 'errors', 'types', 'context', 'store', 'web', 'identity', 'notify'],
+  app: ['config', 'errors', 'paths', 'context', 'ui', 'web', 'wechat', 'login', 'oidc', 'admin', 'notify'],
+  index: ['app', 'config', 'scheduled', 'notify'],
   sandbox: ['config', 'paths', 'ui', 'wechat'],
-  dev: ['app', 'config', 'paths', 'sandbox', 'scheduled'],
+  dev: ['app', 'config', 'paths', 'sandbox', 'scheduled', 'notify'],
 };
 
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;

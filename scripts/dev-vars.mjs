@@ -21,6 +21,7 @@ const generators = {
   SIGNING_KEYS: async () => JSON.stringify(await rotate(undefined, 'RS256')),
   REGISTRATION_TOKEN: async () => DEFAULT_REGISTRATION_TOKEN,
   ADMIN_TOKEN: async () => DEFAULT_ADMIN_TOKEN,
+  PAIRWISE_SECRET: async () => randomBytes(32).toString('base64url'),
   // One app of each kind, so every login (mobile app, mini program, Official Account, Website App) works out of the box.
   WECHAT_APPS: async () => JSON.stringify(['app', 'miniprogram', 'officialaccount', 'website'].map((kind) => sandboxApp(kind))),
 };

@@ -14,6 +14,15 @@ export interface Env {
   REGISTRATION_TOKEN: string;
   /** JSON array of {appid, secret, kind}. */
   WECHAT_APPS: string;
+  /**
+   * The key of pairwise subject identifiers (src/identity/pairwise.ts), at
+   * least 32 characters. Changing it changes every pairwise `sub`: never rotate it.
+   */
+  PAIRWISE_SECRET: string;
+  /** Webhook subscriptions, JSON [{url, secret, events}] (src/notify/); unset: none. */
+  WEBHOOKS?: string;
+  /** Back-channel logouts and webhooks on their way (src/notify/): the producer of the deliveries queue. */
+  DELIVERIES: Queue<unknown>;
   /** Bearer token of the admin API (docs/protocol.md "Operating"); unset, the admin API refuses everyone. */
   ADMIN_TOKEN?: string;
   /** Milliseconds one WeChat request may take, 1 to 60000; 5000 when unset. */
@@ -69,6 +78,7 @@ export interface Config {
   adminToken?: string;
   wechatApps: readonly WeChatApp[];
   wechat: WeChatSettings;
+  pairwiseSecret: string;
   /** The Official Account's domain verification token, when one is set. */
   mpVerify?: string;
   /** Lifetimes in seconds. */
@@ -121,10 +131,13 @@ export function parseConfig(env: Env): Config {
   if (adminToken === DEV_ADMIN_TOKEN && !isLoopbackIssuer(issuer)) {
     throw new Error(`ADMIN_TOKEN "${DEV_ADMIN_TOKEN}" is for local development only: set a secret one, or none`);
   }
+  // Short or absent, pairwise subjects could be computed by anyone who can guess it.
+  if (!env.PAIRWISE_SECRET || env.PAIRWISE_SECRET.length < 32) throw new Error('PAIRWISE_SECRET must be set, at least 32 characters');
   return {
     issuer,
     registrationToken: env.REGISTRATION_TOKEN,
     adminToken,
+    pairwiseSecret: env.PAIRWISE_SECRET,
     wechatApps: parseWeChatApps(env.WECHAT_APPS),
     wechat: {
       timeoutMs: milliseconds(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 5000, 1, 60_000),
@@ -193,7 +206,7 @@ let cached: { source: readonly (string | undefined)[]; config: Config } | undefi
  * the values read, not on the env object, which the runtime need not reuse.
  */
 export function getConfig(env: Env): Config {
-  const source = [env.ISSUER, env.REGISTRATION_TOKEN, env.ADMIN_TOKEN, env.WECHAT_APPS, env.WECHAT_TIMEOUT_MS, env.WECHAT_RETRY_DELAY_MS, env.WECHAT_MP_VERIFY];
+  const source = [env.ISSUER, env.REGISTRATION_TOKEN, env.ADMIN_TOKEN, env.PAIRWISE_SECRET, env.WECHAT_APPS, env.WECHAT_TIMEOUT_MS, env.WECHAT_RETRY_DELAY_MS, env.WECHAT_MP_VERIFY];
   if (!cached || source.some((value, i) => value !== cached!.source[i])) cached = { source, config: parseConfig(env) };
   return cached.config;
 }

@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import type { LoginPageAddOn } from './ui/login-page';
 import { getConfig, type Config, type Env } from './config';
+import { logSummary } from './errors';
 import { database, type Db } from './store/db';
 import { getKeySet, type KeySet } from './tokens/keys';
 import { createWeChatClient, type Transport, type WeChat } from './wechat';
@@ -31,6 +32,8 @@ export interface Bridge {
   keys(): Promise<KeySet>;
   /** The WeChat client over the entry point's transport. */
   wechat(): WeChat;
+  /** Lets work finish after the response is sent (ExecutionContext.waitUntil); a failure is logged, never thrown. */
+  defer(task: Promise<unknown>): void;
 }
 
 export function bridge(c: AppContext): Bridge {
@@ -43,5 +46,6 @@ export function bridge(c: AppContext): Bridge {
     now: Math.floor(Date.now() / 1000),
     keys: () => getKeySet(env.SIGNING_KEYS),
     wechat: () => createWeChatClient(c.var.wechatTransport, env.KV, config.wechat),
+    defer: (task) => c.executionCtx.waitUntil(task.catch((error: unknown) => console.error(`deferred work failed: ${logSummary(error)}`))),
   };
 }

@@ -44,6 +44,12 @@ export interface ClientMetadata {
   post_logout_redirect_uris: string[];
   /** The WeChat apps whose codes this client may exchange; absent: all of them. */
   wechat_appids?: string[];
+  /** OpenID Connect Core §8: `public` (absent) or `pairwise` (src/identity/pairwise.ts). */
+  subject_type?: 'public' | 'pairwise';
+  /** OpenID Connect Back-Channel Logout 1.0 §2.2: where the client hears of logouts. */
+  backchannel_logout_uri?: string;
+  /** Whether the client's logout tokens must carry `sid` (and its ID tokens carry it). */
+  backchannel_logout_session_required?: boolean;
 }
 
 export interface Client {

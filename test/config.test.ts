@@ -16,6 +16,8 @@ describe('configuration (src/config.ts)', () => {
     ['no registration token', { REGISTRATION_TOKEN: '' }, /REGISTRATION_TOKEN/],
     ['the development registration token with a public issuer', { ISSUER: 'https://id.example.com', REGISTRATION_TOKEN: DEV_REGISTRATION_TOKEN }, /development/],
     ['the development admin token with a public issuer', { ISSUER: 'https://id.example.com', ADMIN_TOKEN: DEV_ADMIN_TOKEN }, /ADMIN_TOKEN .*development/],
+    ['no pairwise secret', { PAIRWISE_SECRET: '' }, /PAIRWISE_SECRET/],
+    ['a pairwise secret shorter than 32 characters', { PAIRWISE_SECRET: 'x'.repeat(31) }, /PAIRWISE_SECRET/],
     ['WeChat apps that are not an array', { WECHAT_APPS: '{}' }, /array/],
     ['a WeChat app of an unknown kind', { WECHAT_APPS: '[{"appid":"wx1","secret":"s","kind":"web"}]' }, /kind/],
     ['a duplicate appid', { WECHAT_APPS: '[{"appid":"wx1","secret":"s","kind":"app"},{"appid":"wx1","secret":"t","kind":"miniprogram"}]' }, /duplicate/],

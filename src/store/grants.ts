@@ -80,6 +80,7 @@ const refreshTokenQuery = (db: Db, tokenHash: string) =>
         amr: grants.amr,
         wechatAppid: grants.wechatAppid,
         wechatOpenid: grants.wechatOpenid,
+        sid: grants.sid,
         createdAt: grants.createdAt,
         expiresAt: grants.expiresAt,
         revokedAt: grants.revokedAt,

@@ -50,6 +50,8 @@ export const clients = sqliteTable('clients', {
   /** The registered metadata, as returned by the registration endpoint (without the secret). */
   metadata: text('metadata', { mode: 'json' }).notNull(),
   issuedAt: integer('client_id_issued_at').notNull(),
+  /** RFC 7592 §3: SHA-256 of the registration access token; null for clients registered before client management. */
+  registrationTokenHash: text('registration_token_hash'),
 });
 
 /**
@@ -71,12 +73,19 @@ export const grants = sqliteTable(
     amr: text('amr').notNull(),
     wechatAppid: text('wechat_appid').notNull(),
     wechatOpenid: text('wechat_openid').notNull(),
+    /**
+     * The browser session the login came through (OpenID Connect Back-Channel
+     * Logout 1.0 §2.1 `sid`); null for logins without one (token exchange, device flow).
+     */
+    sid: text('sid'),
     createdAt: integer('created_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
     revokedAt: integer('revoked_at'),
   },
   (table) => [
     index('grants_user').on(table.userId),
+    // A client's removal (RFC 7592 §2.3) revokes its grants.
+    index('grants_client').on(table.clientId),
     // The purge (src/store/purge.ts) finds grants past their expiry or revocation by these.
     index('grants_expires').on(table.expiresAt),
     index('grants_revoked').on(table.revokedAt).where(sql`${table.revokedAt} IS NOT NULL`),
@@ -178,4 +187,29 @@ export const sessions = sqliteTable(
     expiresAt: integer('expires_at').notNull(),
   },
   (table) => [index('sessions_user').on(table.userId), index('sessions_expires').on(table.expiresAt)],
+);
+
+/**
+ * What happened, for operators (docs/protocol.md "Operating"): logins,
+ * bindings, approvals and denials, deletions, admin actions. Never a secret,
+ * never a WeChat openid, unionid or phone number: a user is named only by the
+ * opaque `sub`, which outlives the user's deletion here until the retention
+ * purges it. No foreign keys, for that reason.
+ */
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    /** SQLite's rowid: ascending with time, so newest first is `ORDER BY id DESC`. */
+    id: integer('id').primaryKey(),
+    at: integer('at').notNull(),
+    /** What happened, e.g. `login`, `user.created`, `user.deleted` (docs/protocol.md lists them). */
+    event: text('event').notNull(),
+    /** Who did it: `user` (the person), `admin`, `client`, or `bridge` (the bridge on its own). */
+    actor: text('actor').notNull(),
+    userId: text('user_id'),
+    clientId: text('client_id'),
+    /** Event-specific facts (the door, the WeChat appid, how a binding was made); JSON, never a secret. */
+    detail: text('detail', { mode: 'json' }).$type<Record<string, string | number | boolean>>(),
+  },
+  (table) => [index('audit_log_user').on(table.userId, table.at), index('audit_log_at').on(table.at)],
 );
