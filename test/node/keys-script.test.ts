@@ -53,11 +53,11 @@ describe('npm run keys', () => {
   });
 
   it.each([
-    ['--in 90m', ['--in', '90m'], 5400],
-    ['--in 7d', ['--in', '7d'], 604_800],
-    ['--in 0', ['--in', '0'], 0],
-    ['no --in', [], 0],
-  ])('--rotate with %s signs %s seconds later', (_, delay, seconds) => {
+    ['--in 90m', 5400, ['--in', '90m']],
+    ['--in 7d', 604_800, ['--in', '7d']],
+    ['--in 0', 0, ['--in', '0']],
+    ['no --in', 0, []],
+  ])('--rotate with %s signs %i seconds later', (_, seconds, delay) => {
     const file = keysFile('one.json', [{ kid: 'only', alg: 'RS256' }]);
     const started = now();
     const result = run('--rotate', ...delay, file);
