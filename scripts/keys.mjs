@@ -1,5 +1,14 @@
-// Signing keys for the provider: a private JWKS, newest key first (docs/protocol.md §2).
+// Signing keys for the provider: a private JWKS, newest key first (docs/protocol.md §2,
+// docs/keys.md). A key's `nbf` (epoch seconds) is when it starts to sign.
 import { exportJWK, generateKeyPair } from 'jose';
+
+/**
+ * How long a retired key stays published after a newer key took over: the
+ * longest lifetime of a token the provider signs (access and ID tokens, one
+ * hour) and src/tokens/keys.ts's CLOCK_SKEW. The provider computes the same;
+ * a test holds the two together.
+ */
+export const RETENTION = 3600 + 300;
 
 /** A new private JWK with `kid`, `alg` and `use`, ready to publish. */
 export async function generateSigningKey(alg = 'RS256') {
@@ -12,7 +21,40 @@ export async function generateSigningKey(alg = 'RS256') {
   return { kid, alg, use: 'sig', ...jwk };
 }
 
-/** Puts a new key in front: it signs from now on, the older keys stay published. */
-export async function rotate(jwks, alg) {
-  return { keys: [await generateSigningKey(alg), ...(jwks?.keys ?? [])] };
+/**
+ * Puts a new key in front; the older keys stay published. In a set that has
+ * keys, the new key signs from `notBefore` (epoch seconds, default now): its
+ * `nbf` also tells the provider when the key before it retired. A new set's
+ * only key signs at once, without `nbf`.
+ */
+export async function rotate(jwks, alg, notBefore = Math.floor(Date.now() / 1000)) {
+  const keys = jwks?.keys ?? [];
+  const key = await generateSigningKey(alg);
+  return { keys: [keys.length > 0 ? { ...key, nbf: notBefore } : key, ...keys] };
+}
+
+/**
+ * The set without the keys the provider no longer publishes at `now`: those
+ * a newer key took over from longer than RETENTION ago (src/tokens/keys.ts,
+ * `publishedUntil`). A key superseded by a key without `nbf` is kept: when it
+ * retired is unknown.
+ */
+export function prune(jwks, now = Math.floor(Date.now() / 1000)) {
+  let takenOver = Infinity;
+  const keys = jwks.keys.filter((key) => {
+    const kept = !Number.isFinite(takenOver) || now < takenOver + RETENTION;
+    takenOver = Math.min(takenOver, key.nbf ?? -Infinity);
+    return kept;
+  });
+  return { ...jwks, keys };
+}
+
+const UNITS = { m: 60, h: 3600, d: 86400 };
+
+/** `--in`: `0`, or a whole number of minutes, hours or days (`90m`, `24h`, `7d`), at most 365 days; in seconds. */
+export function parseDelay(text) {
+  const match = /^(?:0|([1-9]\d{0,5})([mhd]))$/.exec(text);
+  const seconds = match?.[1] ? Number(match[1]) * UNITS[match[2]] : 0;
+  if (!match || seconds > 365 * 86400) throw new Error(`--in ${JSON.stringify(text)}: give 0 or minutes, hours or days, like 90m, 24h, 7d (at most 365d)`);
+  return seconds;
 }

@@ -4,7 +4,7 @@ import type { LoginPageAddOn } from './ui/login-page';
 import { getConfig, type Config, type Env } from './config';
 import { logSummary } from './errors';
 import { database, type Db } from './store/db';
-import { getKeySet, type KeySet } from './tokens/keys';
+import { getKeyRing, type KeySet } from './tokens/keys';
 import { createWeChatClient, type Transport, type WeChat } from './wechat';
 
 export interface AppVariables {
@@ -29,6 +29,7 @@ export interface Bridge {
   db: Db;
   /** Seconds since the epoch, fixed for the request. */
   now: number;
+  /** The signing keys as they stand at `now`: which key signs, which are published. */
   keys(): Promise<KeySet>;
   /** The WeChat client over the entry point's transport. */
   wechat(): WeChat;
@@ -39,12 +40,15 @@ export interface Bridge {
 export function bridge(c: AppContext): Bridge {
   const env = c.env;
   const config = getConfig(env);
+  const now = Math.floor(Date.now() / 1000);
+  // A retired key stays published while a token it signed may be alive: the longest-lived are these.
+  const tokenLifetime = Math.max(config.ttl.accessToken, config.ttl.idToken);
   return {
     config,
     env,
     db: database(env.DB),
-    now: Math.floor(Date.now() / 1000),
-    keys: () => getKeySet(env.SIGNING_KEYS),
+    now,
+    keys: async () => (await getKeyRing(env.SIGNING_KEYS, tokenLifetime)).at(now),
     wechat: () => createWeChatClient(c.var.wechatTransport, env.KV, config.wechat),
     defer: (task) => c.executionCtx.waitUntil(task.catch((error: unknown) => console.error(`deferred work failed: ${logSummary(error)}`))),
   };

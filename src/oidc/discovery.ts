@@ -27,7 +27,7 @@ export function discoveryDocument(config: Config, keys: KeySet) {
     response_modes_supported: ['query'],
     grant_types_supported: SUPPORTED_GRANT_TYPES,
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: [...new Set(keys.all.map((key) => key.alg))],
+    id_token_signing_alg_values_supported: [...new Set(keys.published.map((key) => key.alg))],
     token_endpoint_auth_methods_supported: authMethods,
     revocation_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_methods_supported: authMethods,

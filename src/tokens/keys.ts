@@ -1,7 +1,15 @@
 /**
- * Signing keys (docs/protocol.md §2): a private JWKS from configuration, newest key
- * first. The newest signs; every key is published so tokens signed before a
- * rotation still verify. Keys are imported once per isolate (see `cached`).
+ * Signing keys (docs/protocol.md §2, docs/keys.md): a private JWKS from
+ * configuration, newest key first. A key may carry `nbf`, the time (epoch
+ * seconds) from which it signs; until then it is only published, so relying
+ * parties that cache the JWKS know it before any token names it. At each
+ * moment the newest key whose `nbf` has passed signs (a key without one always
+ * may). A key a newer one has taken over from stays published until every
+ * token it signed has expired, then drops out of the JWKS.
+ *
+ * Keys are imported once per isolate (see `cached`); what changes with time is
+ * precomputed as phases, each with its own serialized JWKS, so a request only
+ * picks its phase.
  */
 import { createLocalJWKSet, errors, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
 
@@ -12,48 +20,102 @@ export interface SigningKey {
   alg: SigningAlg;
   privateKey: CryptoKey;
   publicJwk: JWK;
+  /** From when (epoch seconds) the key signs; undefined: always. */
+  notBefore?: number;
 }
 
+/** The keys as they stand at one moment (the request's `now`). */
 export interface KeySet {
-  /** The newest key: it signs every token. */
+  /** The newest active key: it signs every token. */
   signing: SigningKey;
-  all: readonly SigningKey[];
-  /** Finds the key of a token this issuer signed, by its header's `kid` and `alg` (for jose's jwtVerify). */
+  /** The keys of the JWKS: pending ones, the signing one, retired ones whose tokens may still be alive. */
+  published: readonly SigningKey[];
+  /**
+   * Finds the key of a token this issuer signed, by its header's `kid` and
+   * `alg` (for jose's jwtVerify), among every configured key: a token's
+   * expiry, not its key's age, decides whether it is still good.
+   */
   verificationKey: JWTVerifyGetKey;
-  /** The public JWKS document, serialized once. */
+  /** The public JWKS document of this phase, serialized once. */
   jwksJson: string;
 }
 
-const PUBLIC_MEMBERS: Record<SigningAlg, readonly string[]> = {
-  RS256: ['kty', 'n', 'e'],
-  ES256: ['kty', 'crv', 'x', 'y'],
-};
+/** A configured key set, imported; `at(now)` is a lookup, never a rebuild. */
+export interface KeyRing {
+  keys: readonly SigningKey[];
+  at(now: number): KeySet;
+}
 
 /**
- * The imported key set of one SIGNING_KEYS value, kept once settled. Never a
- * pending promise: workerd ties a promise to the request that created it, and
- * a request awaiting a promise another request created may not resume until
- * some later event wakes the isolate (or never, if that request is canceled).
+ * How long after a key stops signing it stays published, past the lifetime
+ * of the tokens it signed: relying parties' clocks may run this far behind.
  */
-let cached: { source: string; keys: KeySet } | undefined;
+export const CLOCK_SKEW = 300;
 
-export async function getKeySet(source: string): Promise<KeySet> {
-  if (cached?.source === source) return cached.keys;
+interface Timed {
+  notBefore?: number;
+}
+
+/**
+ * Until when key `index` of a newest-first list is published: the lifetime
+ * of its last tokens (`retention`) past the moment a newer key took over.
+ * A key superseded by a newer key without `nbf` was retired at an unknown
+ * time: it stays until removed by hand.
+ */
+export function publishedUntil(keys: readonly Timed[], index: number, retention: number): number {
+  const takenOver = Math.min(...keys.slice(0, index).map((key) => key.notBefore ?? -Infinity));
+  return Number.isFinite(takenOver) ? takenOver + retention : Infinity;
+}
+
+/** Which key signs at `now` (the newest active one), and which keys are published. */
+export function keysAt<K extends Timed>(keys: readonly K[], retention: number, now: number): { signing: K | undefined; published: K[] } {
+  return {
+    signing: keys.find((key) => (key.notBefore ?? -Infinity) <= now),
+    published: keys.filter((_, index) => now < publishedUntil(keys, index, retention)),
+  };
+}
+
+/**
+ * The moments at which `keysAt` changes (a key's activation, a key's last
+ * published second), ascending, after -Infinity: between two of them, the
+ * answer is that of the first.
+ */
+export function phaseStarts(keys: readonly Timed[], retention: number): number[] {
+  const moments = keys.flatMap((key, index) => [key.notBefore ?? -Infinity, publishedUntil(keys, index, retention)]);
+  return [-Infinity, ...new Set(moments.filter(Number.isFinite))].sort((a, b) => a - b);
+}
+
+/**
+ * The imported key ring of one SIGNING_KEYS value (and token lifetime), kept
+ * once settled. Never a pending promise: workerd ties a promise to the request
+ * that created it, and a request awaiting a promise another request created
+ * may not resume until some later event wakes the isolate (or never, if that
+ * request is canceled).
+ */
+let cached: { source: string; tokenLifetime: number; ring: KeyRing } | undefined;
+
+/**
+ * `tokenLifetime`: the longest lifetime (seconds) of a token this issuer
+ * signs; a retired key stays published that long, and CLOCK_SKEW more.
+ */
+export async function getKeyRing(source: string, tokenLifetime: number): Promise<KeyRing> {
+  if (cached?.source === source && cached.tokenLifetime === tokenLifetime) return cached.ring;
   // Concurrent first requests may each import (it is cheap); the first to finish is
   // kept, so every request then signs with and publishes the same objects. A bad key
   // set throws here, for every request, and is never cached.
-  const keys = await importKeySet(source);
-  if (cached?.source !== source) cached = { source, keys };
-  return cached.keys;
+  const ring = await importKeyRing(source, tokenLifetime + CLOCK_SKEW, Math.floor(Date.now() / 1000));
+  if (cached?.source !== source || cached.tokenLifetime !== tokenLifetime) cached = { source, tokenLifetime, ring };
+  return cached.ring;
 }
 
-async function importKeySet(source: string): Promise<KeySet> {
+async function importKeyRing(source: string, retention: number, now: number): Promise<KeyRing> {
   const parsed = JSON.parse(source) as { keys?: JWK[] };
   if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new Error('SIGNING_KEYS has no keys');
-  const all = await Promise.all(parsed.keys.map(importSigningKey));
-  if (new Set(all.map((key) => key.kid)).size !== all.length) throw new Error('SIGNING_KEYS has a duplicate kid');
-  const publicJwks = { keys: all.map((key) => key.publicJwk) };
-  const jwks = createLocalJWKSet(publicJwks);
+  const keys = await Promise.all(parsed.keys.map(importSigningKey));
+  if (new Set(keys.map((key) => key.kid)).size !== keys.length) throw new Error('SIGNING_KEYS has a duplicate kid');
+  // Keys only ever become active, so a set with a signer now has one for good.
+  if (!keysAt(keys, retention, now).signing) throw new Error('SIGNING_KEYS has no key active now: every key\'s nbf is in the future');
+  const jwks = createLocalJWKSet({ keys: keys.map((key) => key.publicJwk) });
   // Every token this issuer signs names its key; one that does not is not ours to guess at.
   const verificationKey: JWTVerifyGetKey = (header, token) => {
     if (typeof header.kid !== 'string') throw new errors.JWKSNoMatchingKey();
@@ -62,17 +124,42 @@ async function importKeySet(source: string): Promise<KeySet> {
   // jose imports each public key on first use and keeps the pending import for
   // the next caller; settle them all now, so no request ever awaits an import
   // that another request started (workerd ties a promise to its request).
-  await Promise.all(all.map(({ kid, alg }) => jwks({ kid, alg })));
-  return { signing: all[0]!, all, verificationKey, jwksJson: JSON.stringify(publicJwks) };
+  await Promise.all(keys.map(({ kid, alg }) => jwks({ kid, alg })));
+
+  const phases = phaseStarts(keys, retention).map((from) => {
+    const { signing, published } = keysAt(keys, retention, from);
+    const keySet = signing && { signing, published, verificationKey, jwksJson: JSON.stringify({ keys: published.map((key) => key.publicJwk) }) };
+    return { from, keySet };
+  });
+  return {
+    keys,
+    at(now) {
+      let index = phases.length - 1;
+      while (phases[index]!.from > now) index--;
+      const { keySet } = phases[index]!;
+      // Only before the set's first activation, which the check above puts in the past.
+      if (!keySet) throw new Error(`SIGNING_KEYS has no key active at ${now}`);
+      return keySet;
+    },
+  };
 }
 
 const isSigningAlg = (alg: unknown): alg is SigningAlg => alg === 'RS256' || alg === 'ES256';
 
-async function importSigningKey(jwk: JWK): Promise<SigningKey> {
-  const { kid, alg } = jwk;
+const PUBLIC_MEMBERS: Record<SigningAlg, readonly string[]> = {
+  RS256: ['kty', 'n', 'e'],
+  ES256: ['kty', 'crv', 'x', 'y'],
+};
+
+async function importSigningKey(jwk: JWK & { nbf?: unknown }): Promise<SigningKey> {
+  const { kid, alg, nbf } = jwk;
   if (!kid) throw new Error('every signing key needs a kid');
   if (!isSigningAlg(alg)) throw new Error(`key ${kid}: alg must be RS256 or ES256`);
   if (!jwk.d) throw new Error(`key ${kid}: a private key is required`);
+  if (nbf !== undefined && !(Number.isSafeInteger(nbf) && (nbf as number) >= 0)) {
+    throw new Error(`key ${kid}: nbf must be a time in whole seconds since the epoch`);
+  }
+  // Only these members are published: never `d` and the other private parts, nor `nbf`.
   const publicJwk: Record<string, string> = { kid, alg, use: 'sig' };
   for (const member of PUBLIC_MEMBERS[alg]) {
     const value = (jwk as Record<string, unknown>)[member];
@@ -80,5 +167,5 @@ async function importSigningKey(jwk: JWK): Promise<SigningKey> {
     publicJwk[member] = value;
   }
   const privateKey = (await importJWK(jwk, alg)) as CryptoKey;
-  return { kid, alg, privateKey, publicJwk };
+  return { kid, alg, privateKey, publicJwk, ...(nbf !== undefined && { notBefore: nbf as number }) };
 }
