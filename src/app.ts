@@ -24,6 +24,7 @@ import { loginPages, loginResources } from './login/pages';
 import { isUserCode } from './login/user-codes';
 import { webCallback, webDoors } from './login/web-doors';
 import { authorization } from './oidc/authorize';
+import { clientManagement } from './oidc/client-management';
 import { deviceAuthorization } from './oidc/device-authorization';
 import { discovery, jwks } from './oidc/discovery';
 import { introspection } from './oidc/introspection';
@@ -94,6 +95,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   api(PATHS.discovery, discovery);
   api(PATHS.jwks, jwks);
   api(PATHS.registration, registration, limited.registration);
+  api(PATHS.registration, clientManagement, limited.registration);
   api(PATHS.token, token);
   api(PATHS.userinfo, userinfo);
   api(PATHS.revocation, revocation);

@@ -3,6 +3,7 @@
  * registers is what it may later do. Redirect URIs follow RFC 8252 for
  * native apps and OAuth 2.0 Security BCP (RFC 9700 §2.1) for web apps.
  */
+import { isLoopbackIssuer, type Config } from '../config';
 import { OAuthError } from '../errors';
 import { GRANT_TYPES, SUPPORTED_SCOPES, type ApplicationType, type AuthMethod, type ClientMetadata } from '../types';
 import { scopeTokens } from './scopes';
@@ -18,8 +19,21 @@ const LOCAL_HOSTS = new Set(['localhost', ...LOOPBACK_IPS]);
 const invalidMetadata = (description: string) => new OAuthError('invalid_client_metadata', description);
 const invalidRedirect = (description: string) => new OAuthError('invalid_redirect_uri', description);
 
-/** Validates a registration request body; `appids` are the WeChat apps configured on the bridge. */
-export function parseClientMetadata(body: unknown, appids: readonly string[]): ClientMetadata {
+/** What the bridge's configuration decides about metadata. */
+export interface MetadataPolicy {
+  /** The WeChat apps configured on the bridge. */
+  appids: readonly string[];
+  /** The issuer is a loopback address (local development): http back-channel URIs on loopback are allowed. */
+  loopbackIssuer: boolean;
+}
+
+export const metadataPolicy = (config: Config): MetadataPolicy => ({
+  appids: config.wechatApps.map((app) => app.appid),
+  loopbackIssuer: isLoopbackIssuer(config.issuer),
+});
+
+/** Validates a registration request body (RFC 7591 §2), or an update's (RFC 7592 §2.2). */
+export function parseClientMetadata(body: unknown, policy: MetadataPolicy): ClientMetadata {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw invalidMetadata('the request body must be a JSON object');
   }
@@ -69,12 +83,49 @@ export function parseClientMetadata(body: unknown, appids: readonly string[]): C
     if (typeof value !== 'string' || !isHttpsUrl(value)) throw invalidMetadata(`${name} must be an https URL`);
     metadata[name] = value;
   }
-  const wechatAppids = uniqueList(input.wechat_appids, 'wechat_appids', appids);
+  const wechatAppids = uniqueList(input.wechat_appids, 'wechat_appids', policy.appids);
   if (wechatAppids) {
     if (wechatAppids.length === 0) throw invalidMetadata('wechat_appids must not be empty');
     metadata.wechat_appids = wechatAppids;
   }
+
+  // OpenID Connect Core §8: public unless asked. Without a sector_identifier_uri (§8.1), which the bridge
+  // does not take, a pairwise client's sector is the one host of its https redirect URIs.
+  metadata.subject_type = oneOf(input.subject_type, ['public', 'pairwise'] as const, 'subject_type') ?? 'public';
+  const httpsHosts = new Set(redirectUris.filter((uri) => uri.startsWith('https:')).map((uri) => new URL(uri).host));
+  if (metadata.subject_type === 'pairwise' && httpsHosts.size > 1) {
+    throw invalidMetadata('a pairwise client\'s https redirect_uris must share one host (no sector_identifier_uri is taken)');
+  }
+
+  // OpenID Connect Back-Channel Logout 1.0 §2.2.
+  if (input.backchannel_logout_uri !== undefined) {
+    const problem = typeof input.backchannel_logout_uri === 'string' ? backchannelUriProblem(input.backchannel_logout_uri, policy.loopbackIssuer) : 'must be a string';
+    if (problem) throw invalidMetadata(`backchannel_logout_uri: ${problem}`);
+    metadata.backchannel_logout_uri = input.backchannel_logout_uri as string;
+  }
+  const sessionRequired = input.backchannel_logout_session_required ?? false;
+  if (typeof sessionRequired !== 'boolean') throw invalidMetadata('backchannel_logout_session_required must be a boolean');
+  metadata.backchannel_logout_session_required = sessionRequired;
   return metadata;
+}
+
+/**
+ * Back-Channel Logout 1.0 §2.2: an absolute URI without a fragment, which
+ * the bridge will POST to. https, except on a loopback host while the
+ * bridge itself runs on one (local development), where http is all there is.
+ */
+export function backchannelUriProblem(uri: string, loopbackIssuer: boolean): string | undefined {
+  if (uri.length > MAX_URI_LENGTH) return 'too long';
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return 'not an absolute URI';
+  }
+  if (url.hash || uri.includes('#')) return 'must not have a fragment';
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && loopbackIssuer && LOCAL_HOSTS.has(url.hostname)) return undefined;
+  return loopbackIssuer ? 'must be https, or http on a loopback host' : 'must be https';
 }
 
 /**

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
 import { sha256 } from '../crypto';
 import { invalidRequest } from '../errors';
+import { subjectFor } from '../identity/pairwise';
 import { findRefreshToken, refreshTokenProblem } from '../store/grants';
 import { activeAccessToken } from './bearer';
 import { clientRequest } from './client-auth';
@@ -43,7 +44,8 @@ export const introspection = new Hono<AppEnv>().post('/', async (c) => {
     token_type: 'refresh_token',
     scope: refresh.grant.scope,
     client_id: refresh.grant.clientId,
-    sub: refresh.subject.id,
+    // A refresh token's grant is this client's (refreshTokenProblem): the sub it sees, as its access tokens carry.
+    sub: await subjectFor(config.pairwiseSecret, client, refresh.subject.id),
     iss: config.issuer,
     exp: refresh.token.expiresAt,
     iat: refresh.token.createdAt,

@@ -22,7 +22,8 @@ async function answer(c: AppContext) {
       'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="openid"',
     });
   }
-  return c.json(userClaims(active.subject, scopes));
+  // The token carries the sub its client sees (pairwise or public): no need to compute it again.
+  return c.json(userClaims(active.claims.sub, active.subject, scopes));
 }
 
 /** RFC 6750 §3.1: a malformed request, with the challenge every error of a protected resource carries (§3). */

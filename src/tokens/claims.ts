@@ -3,8 +3,12 @@ import type { Scope, Subject } from '../types';
 
 export type UserClaims = Record<string, string | boolean>;
 
-export function userClaims(subject: Subject, scopes: readonly Scope[]): UserClaims {
-  const claims: UserClaims = { sub: subject.id };
+/**
+ * `sub` is the one the client sees (OpenID Connect Core §8: the user's id,
+ * or the client's pairwise identifier, src/identity/pairwise.ts).
+ */
+export function userClaims(sub: string, subject: Subject, scopes: readonly Scope[]): UserClaims {
+  const claims: UserClaims = { sub };
   if (scopes.includes('profile')) {
     if (subject.nickname) {
       claims.name = subject.nickname;

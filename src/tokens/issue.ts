@@ -6,6 +6,7 @@
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Config } from '../config';
 import { randomId, sha256 } from '../crypto';
+import { subjectFor } from '../identity/pairwise';
 import type { Db } from '../store/db';
 import { insertGrant } from '../store/grants';
 import type { Client, Scope, Subject } from '../types';
@@ -82,13 +83,13 @@ export async function refreshTokenValue(): Promise<{ token: string; hash: string
 
 export async function signTokens(context: IssueContext, client: Client, grantId: string, auth: Authentication) {
   const { config, now } = context;
-  const keys = await context.keys();
+  const [keys, sub] = await Promise.all([context.keys(), subjectFor(config.pairwiseSecret, client, auth.subject.id)]);
   const scope = auth.scopes.join(' ');
   const accessToken = signJwt(
     keys,
     {
       iss: config.issuer,
-      sub: auth.subject.id,
+      sub,
       aud: config.issuer,
       client_id: client.clientId,
       scope,
@@ -104,7 +105,7 @@ export async function signTokens(context: IssueContext, client: Client, grantId:
     ? signJwt(
         keys,
         {
-          ...userClaims(auth.subject, auth.scopes),
+          ...userClaims(sub, auth.subject, auth.scopes),
           iss: config.issuer,
           aud: client.clientId,
           azp: client.clientId,

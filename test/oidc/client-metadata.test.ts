@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseClientMetadata, redirectUriProblem } from '../../src/oidc/client-metadata';
+import { backchannelUriProblem, parseClientMetadata, redirectUriProblem } from '../../src/oidc/client-metadata';
 import { GRANT_TYPES, type ApplicationType } from '../../src/types';
 import { thrownBy } from '../support/errors';
 
@@ -10,7 +10,7 @@ const EXCHANGE = GRANT_TYPES.tokenExchange;
 const DEVICE = GRANT_TYPES.deviceCode;
 const WEB_REDIRECT = 'https://rp.example.com/callback';
 
-const parse = (body: unknown) => parseClientMetadata(body, APPIDS);
+const parse = (body: unknown, loopbackIssuer = false) => parseClientMetadata(body, { appids: APPIDS, loopbackIssuer });
 
 describe('RFC 7591 §2: defaults of omitted metadata', () => {
   it('a body with only redirect_uris is a confidential web client of the code flow', () => {
@@ -22,6 +22,8 @@ describe('RFC 7591 §2: defaults of omitted metadata', () => {
       application_type: 'web',
       post_logout_redirect_uris: [],
       scope: 'openid profile phone wechat offline_access',
+      subject_type: 'public',
+      backchannel_logout_session_required: false,
     });
   });
 
@@ -43,6 +45,13 @@ describe('RFC 7591 §2: defaults of omitted metadata', () => {
     ['a client_name of one character', { client_name: 'A', redirect_uris: [WEB_REDIRECT] }, { client_name: 'A' }],
     ['a client_name of 200 characters', { client_name: '名'.repeat(200), redirect_uris: [WEB_REDIRECT] }, { client_name: '名'.repeat(200) }],
     ['wechat_appids among the configured apps', { wechat_appids: ['wx0000000000mini01'], grant_types: [EXCHANGE] }, { wechat_appids: ['wx0000000000mini01'] }],
+    ['subject_type public', { subject_type: 'public', redirect_uris: [WEB_REDIRECT] }, { subject_type: 'public' }],
+    ['subject_type pairwise', { subject_type: 'pairwise', redirect_uris: [WEB_REDIRECT] }, { subject_type: 'pairwise' }],
+    ['a pairwise client on one host with several redirect URIs and ports', { subject_type: 'pairwise', redirect_uris: [WEB_REDIRECT, 'https://rp.example.com/other', 'http://127.0.0.1/cb'] }, { subject_type: 'pairwise' }],
+    ['a pairwise client without https redirect URIs (its own sector)', { subject_type: 'pairwise', grant_types: [DEVICE] }, { subject_type: 'pairwise' }],
+    ['a public client on several hosts', { redirect_uris: [WEB_REDIRECT, 'https://other.example/cb'] }, { subject_type: 'public' }],
+    ['an https backchannel_logout_uri', { backchannel_logout_uri: 'https://rp.example.com/logout?x=1', redirect_uris: [WEB_REDIRECT] }, { backchannel_logout_uri: 'https://rp.example.com/logout?x=1', backchannel_logout_session_required: false }],
+    ['backchannel_logout_session_required true', { backchannel_logout_uri: 'https://rp.example.com/bc', backchannel_logout_session_required: true, redirect_uris: [WEB_REDIRECT] }, { backchannel_logout_session_required: true }],
   ])('%s', (_, body, expected) => {
     expect(parse(body)).toMatchObject(expected);
   });
@@ -51,6 +60,7 @@ describe('RFC 7591 §2: defaults of omitted metadata', () => {
     ['unknown metadata', { redirect_uris: [WEB_REDIRECT], jwks_uri: 'https://rp.example.com/jwks', tos_uri: 'https://rp.example.com/tos' }, ['jwks_uri', 'tos_uri']],
     ['no client_name', { redirect_uris: [WEB_REDIRECT] }, ['client_name']],
     ['no wechat_appids: every configured app', { redirect_uris: [WEB_REDIRECT] }, ['wechat_appids']],
+    ['no backchannel_logout_uri', { redirect_uris: [WEB_REDIRECT] }, ['backchannel_logout_uri']],
   ])('%s: left out of the metadata', (_, body, absent) => {
     const metadata = parse(body) as unknown as Record<string, unknown>;
     for (const field of absent) expect(metadata).not.toHaveProperty(field);
@@ -97,6 +107,17 @@ describe('RFC 7591 §2, §3.2.2: invalid metadata is invalid_client_metadata, an
     ['protocol §3', 'an empty wechat_appids', { wechat_appids: [], grant_types: [EXCHANGE] }, 'invalid_client_metadata'],
     ['protocol §3', 'a wechat_appid not configured', { wechat_appids: ['wx9999999999999999'], grant_types: [EXCHANGE] }, 'invalid_client_metadata'],
     ['protocol §3', 'wechat_appids as a string', { wechat_appids: 'wx0000000000app001', grant_types: [EXCHANGE] }, 'invalid_client_metadata'],
+    ['OpenID Connect Core §8', 'an unknown subject_type', { subject_type: 'ppid', redirect_uris: [WEB_REDIRECT] }, 'invalid_client_metadata'],
+    ['OpenID Connect Core §8', 'subject_type that is not a string', { subject_type: ['pairwise'], redirect_uris: [WEB_REDIRECT] }, 'invalid_client_metadata'],
+    ['OpenID Connect Core §8.1', 'a pairwise client on two https hosts', { subject_type: 'pairwise', redirect_uris: [WEB_REDIRECT, 'https://other.example/cb'] }, 'invalid_client_metadata'],
+    ['OpenID Connect Core §8.1', 'a pairwise client on two ports of one host', { subject_type: 'pairwise', redirect_uris: [WEB_REDIRECT, 'https://rp.example.com:8443/cb'] }, 'invalid_client_metadata'],
+    ['Back-Channel Logout §2.2', 'a relative backchannel_logout_uri', { backchannel_logout_uri: '/logout', redirect_uris: [WEB_REDIRECT] }, 'invalid_client_metadata'],
+    ['Back-Channel Logout §2.2', 'a backchannel_logout_uri with a fragment', { backchannel_logout_uri: 'https://rp.example.com/bc#x', redirect_uris: [WEB_REDIRECT] }, 'invalid_client_metadata'],
+    ['Back-Channel Logout §2.2', 'an http backchannel_logout_uri on a public host', { backchannel_logout_uri: 'http://rp.example.com/bc', redirect_uris: [WEB_REDIRECT] }, 'invalid_client_metadata'],
+    ['Back-Channel Logout §2.2', 'an http loopback backchannel_logout_uri with a public issuer', { backchannel_logout_uri: 'http://127.0.0.1:9000/bc', redirect_uris: [WEB_REDIRECT] }, 'invalid_client_metadata'],
+    ['Back-Channel Logout §2.2', 'a backchannel_logout_uri that is not a string', { backchannel_logout_uri: 7, redirect_uris: [WEB_REDIRECT] }, 'invalid_client_metadata'],
+    ['Back-Channel Logout §2.2', 'a javascript: backchannel_logout_uri', { backchannel_logout_uri: 'javascript:alert(1)', redirect_uris: [WEB_REDIRECT] }, 'invalid_client_metadata'],
+    ['Back-Channel Logout §2.2', 'backchannel_logout_session_required as a string', { backchannel_logout_session_required: 'true', redirect_uris: [WEB_REDIRECT] }, 'invalid_client_metadata'],
   ] as const)('%s: %s is %s', (_, __, body, error) => {
     const thrown = thrownBy(() => parse(body));
     expect([thrown.error, thrown.status]).toEqual([error, 400]);
@@ -159,5 +180,27 @@ describe('RFC 6749 §3.1.2, §3.1.2.1, RFC 8252 §7.1, §7.2, §7.3, §8.3: whic
     const run = () => parse({ application_type: type, redirect_uris: [uri] });
     if (error) expect(thrownBy(run).error).toBe(error);
     else expect(run().redirect_uris).toEqual([uri]);
+  });
+});
+
+describe('Back-Channel Logout 1.0 §2.2: where a client hears of logouts', () => {
+  it.each([
+    // [uri, accepted with a public issuer, accepted with a loopback issuer]
+    ['https://rp.example.com/backchannel', true, true],
+    ['http://127.0.0.1:9000/backchannel', false, true],
+    ['http://localhost:9000/backchannel', false, true],
+    ['http://[::1]/backchannel', false, true],
+    ['http://rp.example.com/backchannel', false, false],
+    ['http://localhost.evil.example/backchannel', false, false],
+    ['com.example.app:/backchannel', false, false],
+    ['https://rp.example.com/backchannel#x', false, false],
+    [`https://rp.example.com/${'a'.repeat(2000)}`, false, false],
+  ])('%s (public issuer %s, loopback issuer %s)', (uri, publicIssuer, loopbackIssuer) => {
+    const verdict = (loopback: boolean) => backchannelUriProblem(uri, loopback) === undefined;
+    expect({ publicIssuer: verdict(false), loopbackIssuer: verdict(true) }).toEqual({ publicIssuer, loopbackIssuer });
+    // The same rule at registration.
+    const run = () => parse({ redirect_uris: [WEB_REDIRECT], backchannel_logout_uri: uri }, true);
+    if (loopbackIssuer) expect(run().backchannel_logout_uri).toBe(uri);
+    else expect(thrownBy(run).error).toBe('invalid_client_metadata');
   });
 });
