@@ -18,7 +18,7 @@ import { LoginPage } from '../ui/login-page';
 import { redirectWith } from '../web/authorization-response';
 import { errorPage, renderPage } from '../web/pages';
 import { pendingFor } from './pending';
-import { clearBrowserCookie, currentSession, newSession } from './session';
+import { clearBrowserCookie, currentSession, newSession, sessionEnded } from './session';
 import { withConsent } from './session-use';
 import { loginApp, loginMiniProgram } from './wechat-apps';
 
@@ -99,7 +99,9 @@ export const loginPages = new Hono<AppEnv>()
       throw error;
     }
     session.setCookie(c);
-    const code = await issueAuthorizationCode(context, { ...request, clientId: login.clientId, scopes: login.scopes }, who);
+    // Another person's session in this browser has ended; the same person's goes on as the new one.
+    if (current && current.session.userId !== subject.id) await sessionEnded(context, current.session);
+    const code = await issueAuthorizationCode(context, { ...request, clientId: login.clientId, scopes: login.scopes }, { ...who, sid: session.sid });
     return back({ code });
   })
   .get('/:id/open', async (c) => {

@@ -6,8 +6,26 @@
  */
 import type { AppContext, Bridge } from '../context';
 import { randomId, sha256 } from '../crypto';
+import { logOutRelyingParties } from '../notify/outbox';
 import { findSession, insertSessionStatement, type Session } from '../store/sessions';
 import { browserCookie, sessionCookie } from './cookies';
+
+/**
+ * The session's `sid` (OpenID Connect Back-Channel Logout 1.0 §2.1):
+ * derived from the row key, domain-separated, so it names the session to
+ * relying parties while revealing nothing that finds the row, let alone the
+ * cookie (the row key is itself a hash of the cookie's 32 random bytes).
+ */
+export const sessionSid = (idHash: string) => sha256(`backchannel-logout sid\n${idHash}`);
+
+/**
+ * Back-Channel Logout 1.0 §2.5: a session has ended, so every client it
+ * logged in to (its consents) hears of it, with its `sid`, after the response.
+ */
+export async function sessionEnded(bridge: Bridge, session: Session): Promise<void> {
+  const sid = await sessionSid(session.idHash);
+  logOutRelyingParties(bridge, Object.keys(session.consents).map((clientId) => ({ clientId, userId: session.userId, sid })));
+}
 
 export async function currentSession(c: AppContext, bridge: Bridge) {
   const value = sessionCookie(bridge.config).read(c);
@@ -15,13 +33,15 @@ export async function currentSession(c: AppContext, bridge: Bridge) {
   return findSession(bridge.db, await sha256(value), bridge.now);
 }
 
-/** A new session: the statement to write it, and the cookie to set once it is written. */
+/** A new session: the statement to write it, its `sid`, and the cookie to set once it is written. */
 export async function newSession(bridge: Bridge, fields: Omit<Session, 'idHash' | 'expiresAt'>) {
   const value = randomId(32);
   const ttl = bridge.config.ttl.session;
-  const session: Session = { ...fields, idHash: await sha256(value), expiresAt: bridge.now + ttl };
+  const idHash = await sha256(value);
+  const session: Session = { ...fields, idHash, expiresAt: bridge.now + ttl };
   return {
     statement: insertSessionStatement(bridge.db, session),
+    sid: await sessionSid(idHash),
     setCookie: (c: AppContext) => sessionCookie(bridge.config).set(c, value, ttl),
   };
 }
