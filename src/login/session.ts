@@ -7,7 +7,7 @@
 import type { AppContext, Bridge } from '../context';
 import { randomId, sha256 } from '../crypto';
 import { logOutRelyingParties } from '../notify/outbox';
-import { findSession, insertSessionStatement, type Session } from '../store/sessions';
+import { deleteSessionStatement, findSession, insertSessionStatement, renewSessionStatement, type Session } from '../store/sessions';
 import { browserCookie, sessionCookie } from './cookies';
 
 /**
@@ -33,16 +33,33 @@ export async function currentSession(c: AppContext, bridge: Bridge) {
   return findSession(bridge.db, await sha256(value), bridge.now);
 }
 
-/** A new session: the statement to write it, its `sid`, and the cookie to set once it is written. */
-export async function newSession(bridge: Bridge, fields: Omit<Session, 'idHash' | 'expiresAt'>) {
-  const value = randomId(32);
+/**
+ * The session an approval leaves in this browser (docs/security.md,
+ * "Sessions"). The same person's session goes on: its row, cookie and `sid`
+ * are kept and its approval, identity, consents and expiry renewed, so the
+ * clients that logged in through it keep hearing of its end under the sid
+ * they were given. Anyone else's is replaced by a new session with a new
+ * cookie. Returns the statements to write, the sid, and the cookie to set
+ * once they are written.
+ */
+export async function sessionAfterApproval(c: AppContext, bridge: Bridge, previous: Session | undefined, fields: Omit<Session, 'idHash' | 'expiresAt'>) {
   const ttl = bridge.config.ttl.session;
+  const renewed = { ...fields, expiresAt: bridge.now + ttl };
+  const kept = previous && previous.userId === fields.userId ? sessionCookieValue(c, bridge) : undefined;
+  if (previous && kept) {
+    return {
+      statements: [renewSessionStatement(bridge.db, previous.idHash, renewed)],
+      sid: await sessionSid(previous.idHash),
+      setCookie: () => sessionCookie(bridge.config).set(c, kept, ttl),
+    };
+  }
+  const value = randomId(32);
   const idHash = await sha256(value);
-  const session: Session = { ...fields, idHash, expiresAt: bridge.now + ttl };
+  const insert = insertSessionStatement(bridge.db, { ...renewed, idHash });
   return {
-    statement: insertSessionStatement(bridge.db, session),
+    statements: previous ? [insert, deleteSessionStatement(bridge.db, previous.idHash)] : [insert],
     sid: await sessionSid(idHash),
-    setCookie: (c: AppContext) => sessionCookie(bridge.config).set(c, value, ttl),
+    setCookie: () => sessionCookie(bridge.config).set(c, value, ttl),
   };
 }
 
