@@ -58,17 +58,17 @@ export interface Posted {
 }
 
 /**
- * Outbound fetches to `origin` answered by `answer` (and recorded); any
+ * Outbound fetches to `origins` answered by `answer` (and recorded); any
  * other fetch goes out as usual. The consumer runs in the tests' isolate,
  * so this catches what it sends.
  */
-export function receiver(origin: string, answer: (posted: Posted) => Response | Promise<Response> = () => new Response(null, { status: 200 })) {
+export function receiver(origins: string | readonly string[], answer: (posted: Posted) => Response | Promise<Response> = () => new Response(null, { status: 200 })) {
   const posted: Posted[] = [];
   const original = globalThis.fetch;
   const spy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
     const request = new Request(input, init);
-    if (!request.url.startsWith(origin)) return original(input, init);
-    const received = { url: request.url, headers: request.headers, body: await request.text() };
+    if (![origins].flat().some((origin) => request.url.startsWith(origin))) return original(input, init);
+    const received = { url: request.url, headers: request.headers, body: new TextDecoder().decode(await request.arrayBuffer()) };
     posted.push(received);
     return answer(received);
   });
