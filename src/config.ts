@@ -71,6 +71,20 @@ export interface WeChatSettings {
   retryDelayMs: number;
 }
 
+/** The life-cycle events a webhook may subscribe to (docs/protocol.md §10). */
+export const LIFE_EVENTS = ['user.created', 'user.linked', 'user.deleted', 'login.succeeded'] as const;
+
+export type LifeEventType = (typeof LIFE_EVENTS)[number];
+
+/** One webhook receiver (WEBHOOKS): where, with which key, and what it hears of. */
+export interface WebhookSubscription {
+  /** https, or http on loopback (local development). */
+  url: string;
+  /** Standard Webhooks form, `whsec_<base64 of the key>`. */
+  secret: string;
+  events: readonly LifeEventType[];
+}
+
 export interface Config {
   issuer: string;
   registrationToken: string;
@@ -79,6 +93,8 @@ export interface Config {
   wechatApps: readonly WeChatApp[];
   wechat: WeChatSettings;
   pairwiseSecret: string;
+  /** Webhook receivers; none when WEBHOOKS is unset. */
+  webhooks: readonly WebhookSubscription[];
   /** The Official Account's domain verification token, when one is set. */
   mpVerify?: string;
   /** Lifetimes in seconds. */
@@ -139,6 +155,7 @@ export function parseConfig(env: Env): Config {
     adminToken,
     pairwiseSecret: env.PAIRWISE_SECRET,
     wechatApps: parseWeChatApps(env.WECHAT_APPS),
+    webhooks: parseWebhooks(env.WEBHOOKS),
     wechat: {
       timeoutMs: milliseconds(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 5000, 1, 60_000),
       retryDelayMs: milliseconds(env.WECHAT_RETRY_DELAY_MS, 'WECHAT_RETRY_DELAY_MS', 300, 0, 10_000),
@@ -186,6 +203,49 @@ function parseWeChatApps(value: string | undefined): WeChatApp[] {
   return apps;
 }
 
+/**
+ * WEBHOOKS: JSON [{url, secret, events}]. The secret is a Standard Webhooks
+ * key, `whsec_` and the base64 of at least 24 random bytes; a receiver's URL
+ * appears once, so a queued delivery names its receiver by URL, never by secret.
+ */
+function parseWebhooks(value: string | undefined): WebhookSubscription[] {
+  const parsed: unknown = JSON.parse(value || '[]');
+  if (!Array.isArray(parsed)) throw new Error('WEBHOOKS must be a JSON array');
+  const subscriptions = parsed.map((entry: Partial<Record<keyof WebhookSubscription, unknown>>, index) => {
+    const name = `WEBHOOKS[${index}]`;
+    if (typeof entry?.url !== 'string' || !isWebhookUrl(entry.url)) throw new Error(`${name}.url must be an https URL (http only for loopback)`);
+    if (typeof entry.secret !== 'string' || !isWebhookSecret(entry.secret)) {
+      throw new Error(`${name}.secret must be whsec_ followed by the base64 of at least 24 random bytes`);
+    }
+    const events = entry.events;
+    if (!Array.isArray(events) || events.length === 0 || !events.every((event) => LIFE_EVENTS.includes(event as LifeEventType))) {
+      throw new Error(`${name}.events must name some of ${LIFE_EVENTS.join(', ')}`);
+    }
+    return { url: entry.url, secret: entry.secret, events: [...new Set(events as LifeEventType[])] };
+  });
+  if (new Set(subscriptions.map((subscription) => subscription.url)).size !== subscriptions.length) throw new Error('WEBHOOKS has a duplicate url');
+  return subscriptions;
+}
+
+function isWebhookUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return !url.username && !url.password && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)));
+  } catch {
+    return false;
+  }
+}
+
+function isWebhookSecret(value: string): boolean {
+  const encoded = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value)?.[1];
+  if (!encoded || encoded.length % 4 !== 0) return false;
+  try {
+    return atob(encoded).length >= 24;
+  } catch {
+    return false;
+  }
+}
+
 function parseMpVerify(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (!/^[A-Za-z0-9]{1,64}$/.test(value)) throw new Error('WECHAT_MP_VERIFY must be the token of MP_verify_<token>.txt: 1 to 64 letters and digits');
@@ -206,7 +266,7 @@ let cached: { source: readonly (string | undefined)[]; config: Config } | undefi
  * the values read, not on the env object, which the runtime need not reuse.
  */
 export function getConfig(env: Env): Config {
-  const source = [env.ISSUER, env.REGISTRATION_TOKEN, env.ADMIN_TOKEN, env.PAIRWISE_SECRET, env.WECHAT_APPS, env.WECHAT_TIMEOUT_MS, env.WECHAT_RETRY_DELAY_MS, env.WECHAT_MP_VERIFY];
+  const source = [env.ISSUER, env.REGISTRATION_TOKEN, env.ADMIN_TOKEN, env.PAIRWISE_SECRET, env.WECHAT_APPS, env.WEBHOOKS, env.WECHAT_TIMEOUT_MS, env.WECHAT_RETRY_DELAY_MS, env.WECHAT_MP_VERIFY];
   if (!cached || source.some((value, i) => value !== cached!.source[i])) cached = { source, config: parseConfig(env) };
   return cached.config;
 }

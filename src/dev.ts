@@ -2,11 +2,12 @@
  * The development entry (`npm start`, the tests): the same app, with the
  * WeChat sandbox (docs/protocol.md §6) as its WeChat, its routes and its
  * stand-ins for WeChat's web pages mounted, and its stand-in for the mini
- * program on the login page; the same scheduled purge. Nothing in src/
+ * program on the login page; the same scheduled purge and deliveries. Nothing in src/
  * imports this file or src/sandbox/, so `wrangler deploy` ships neither.
  */
 import { createApp } from './app';
 import { type Env, isLoopbackIssuer } from './config';
+import { deliver } from './notify/consumer';
 import { SANDBOX_PATH, SandboxLoginForm, sandboxPages, sandboxRoutes, sandboxTransport } from './sandbox';
 import { scheduled } from './scheduled';
 
@@ -33,5 +34,9 @@ export default {
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
     if (!isLoopbackIssuer(env.ISSUER)) throw new Error(LOOPBACK_ONLY);
     await scheduled(controller, env);
+  },
+  async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+    if (!isLoopbackIssuer(env.ISSUER)) throw new Error(LOOPBACK_ONLY);
+    await deliver(batch, env);
   },
 };

@@ -4,6 +4,8 @@ import { DEV_ADMIN_TOKEN, DEV_REGISTRATION_TOKEN, getConfig, parseConfig, type E
 import dev from '../src/dev';
 import production from '../src/index';
 
+const HOOK = { url: 'https://hooks.example/in', secret: `whsec_${btoa('k'.repeat(32))}`, events: ['user.created'] };
+
 const withEnv = (override: Partial<Env>): Env => ({ ...env, ...override });
 
 const executionContext = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
@@ -23,6 +25,19 @@ describe('configuration (src/config.ts)', () => {
     ['a duplicate appid', { WECHAT_APPS: '[{"appid":"wx1","secret":"s","kind":"app"},{"appid":"wx1","secret":"t","kind":"miniprogram"}]' }, /duplicate/],
     ...['0', '-5', '1.5', 'soon', '60001'].map((bad): [string, Partial<Env>, RegExp] => [`WECHAT_TIMEOUT_MS=${bad}`, { WECHAT_TIMEOUT_MS: bad }, /WECHAT_TIMEOUT_MS/]),
     ['WECHAT_RETRY_DELAY_MS=-1', { WECHAT_RETRY_DELAY_MS: '-1' }, /WECHAT_RETRY_DELAY_MS/],
+    ...(
+      [
+        ['webhooks that are not an array', '{}', /WEBHOOKS must be a JSON array/],
+        ['a webhook over http to a public host', [{ ...HOOK, url: 'http://hooks.example/in' }], /WEBHOOKS\[0\]\.url/],
+        ['a webhook URL with credentials', [{ ...HOOK, url: 'https://user:pass@hooks.example/in' }], /WEBHOOKS\[0\]\.url/],
+        ['a webhook secret without whsec_', [{ ...HOOK, secret: HOOK.secret.slice(6) }], /WEBHOOKS\[0\]\.secret/],
+        ['a webhook secret that is not base64', [{ ...HOOK, secret: 'whsec_not base64!' }], /WEBHOOKS\[0\]\.secret/],
+        ['a webhook secret under 24 bytes', [{ ...HOOK, secret: `whsec_${btoa('x'.repeat(23))}` }], /WEBHOOKS\[0\]\.secret/],
+        ['a webhook of an unknown event', [{ ...HOOK, events: ['user.created', 'user.updated'] }], /WEBHOOKS\[0\]\.events/],
+        ['a webhook of no events', [{ ...HOOK, events: [] }], /WEBHOOKS\[0\]\.events/],
+        ['two webhooks with one URL', [HOOK, HOOK], /duplicate url/],
+      ] as const
+    ).map(([name, hooks, message]): [string, Partial<Env>, RegExp] => [name, { WEBHOOKS: typeof hooks === 'string' ? hooks : JSON.stringify(hooks) }, message]),
   ])('refuses %s, loudly', (_, override, message) => {
     expect(() => parseConfig(withEnv(override))).toThrow(message);
   });
@@ -37,6 +52,12 @@ describe('configuration (src/config.ts)', () => {
     }
     for (const unset of [undefined, '']) expect(parseConfig(withEnv({ ISSUER: 'https://id.example.com', ADMIN_TOKEN: unset })).adminToken).toBeUndefined();
     expect(parseConfig(withEnv({ ISSUER: 'https://id.example.com', ADMIN_TOKEN: 'a-secret-one' })).adminToken).toBe('a-secret-one');
+  });
+
+  it('takes webhooks over https, or http on loopback, and none when WEBHOOKS is unset', () => {
+    const local = { ...HOOK, url: 'http://127.0.0.1:9999/hook', events: ['login.succeeded', 'user.deleted', 'login.succeeded'] };
+    expect(parseConfig(withEnv({ WEBHOOKS: JSON.stringify([HOOK, local]) })).webhooks).toEqual([HOOK, { ...local, events: ['login.succeeded', 'user.deleted'] }]);
+    for (const unset of [undefined, '']) expect(parseConfig(withEnv({ WEBHOOKS: unset })).webhooks).toEqual([]);
   });
 
   it('keeps the issuer without a trailing slash', () => {
@@ -56,6 +77,7 @@ describe('getConfig', () => {
     expect(getConfig(withEnv({}))).toBe(first);
     expect(getConfig(withEnv({ ISSUER: 'https://id.example.com' })).issuer).toBe('https://id.example.com');
     expect(getConfig(withEnv({ WECHAT_TIMEOUT_MS: '1234' })).wechat.timeoutMs).toBe(1234);
+    expect(getConfig(withEnv({ WEBHOOKS: JSON.stringify([HOOK]) })).webhooks).toEqual([HOOK]);
     expect(getConfig(withEnv({ ADMIN_TOKEN: 'another-admin-token' })).adminToken).toBe('another-admin-token');
     expect(getConfig(withEnv({})).adminToken).toBe('test-admin-token');
   });

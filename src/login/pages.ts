@@ -9,7 +9,6 @@ import { loginPath } from '../paths';
 import { findApproval } from '../store/approvals';
 import { findClient } from '../store/clients';
 import { isUniqueViolation } from '../store/db';
-import { deleteSessionStatement } from '../store/sessions';
 import { getLoginCode, getLoginScheme, putLoginCode, putLoginScheme } from '../store/login-links';
 import { claimStatement } from '../store/single-use';
 import { issueAuthorizationCode } from '../tokens/authorization-code';
@@ -18,7 +17,7 @@ import { LoginPage } from '../ui/login-page';
 import { redirectWith } from '../web/authorization-response';
 import { errorPage, renderPage } from '../web/pages';
 import { pendingFor } from './pending';
-import { clearBrowserCookie, currentSession, newSession } from './session';
+import { clearBrowserCookie, currentSession, sessionAfterApproval, sessionEnded } from './session';
 import { withConsent } from './session-use';
 import { loginApp, loginMiniProgram } from './wechat-apps';
 
@@ -81,8 +80,8 @@ export const loginPages = new Hono<AppEnv>()
     if (!subject) return back({ error: 'access_denied', error_description: 'the user declined in WeChat' });
 
     const who = { subject, authTime: approval.authTime, amr: ['wechat'] };
-    // A new approval starts a new session, which keeps what the same person approved before in this browser.
-    const session = await newSession(context, {
+    // A new approval renews the same person's session in this browser, keeping what they approved before, or starts one.
+    const session = await sessionAfterApproval(c, context, current?.session, {
       userId: subject.id,
       wechatAppid: subject.wechat.appid,
       wechatOpenid: subject.wechat.openid,
@@ -90,16 +89,17 @@ export const loginPages = new Hono<AppEnv>()
       amr: who.amr.join(' '),
       consents: withConsent(current?.session, subject.id, login.clientId, login.scopes),
     });
-    const writes = [claimStatement(context.db, `login:${login.id}`, null, context.now), session.statement] as const;
     try {
       // One approval, one way back: the session and the right to a code are written together, once.
-      await context.db.batch(current ? [...writes, deleteSessionStatement(context.db, current.session.idHash)] : writes);
+      await context.db.batch([claimStatement(context.db, `login:${login.id}`, null, context.now), ...session.statements]);
     } catch (error) {
       if (isUniqueViolation(error)) return errorPage(c, 'login_already_used', 'this login was already completed', 409);
       throw error;
     }
-    session.setCookie(c);
-    const code = await issueAuthorizationCode(context, { ...request, clientId: login.clientId, scopes: login.scopes }, who);
+    session.setCookie();
+    // Another person's session in this browser has ended: the clients it logged in to are told.
+    if (current && current.session.userId !== subject.id) await sessionEnded(context, current.session);
+    const code = await issueAuthorizationCode(context, { ...request, clientId: login.clientId, scopes: login.scopes }, { ...who, sid: session.sid });
     return back({ code });
   })
   .get('/:id/open', async (c) => {

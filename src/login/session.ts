@@ -6,8 +6,26 @@
  */
 import type { AppContext, Bridge } from '../context';
 import { randomId, sha256 } from '../crypto';
-import { findSession, insertSessionStatement, type Session } from '../store/sessions';
+import { logOutRelyingParties } from '../notify/outbox';
+import { deleteSessionStatement, findSession, insertSessionStatement, renewSessionStatement, type Session } from '../store/sessions';
 import { browserCookie, sessionCookie } from './cookies';
+
+/**
+ * The session's `sid` (OpenID Connect Back-Channel Logout 1.0 §2.1):
+ * derived from the row key, domain-separated, so it names the session to
+ * relying parties while revealing nothing that finds the row, let alone the
+ * cookie (the row key is itself a hash of the cookie's 32 random bytes).
+ */
+export const sessionSid = (idHash: string) => sha256(`backchannel-logout sid\n${idHash}`);
+
+/**
+ * Back-Channel Logout 1.0 §2.5: a session has ended, so every client it
+ * logged in to (its consents) hears of it, with its `sid`, after the response.
+ */
+export async function sessionEnded(bridge: Bridge, session: Session): Promise<void> {
+  const sid = await sessionSid(session.idHash);
+  logOutRelyingParties(bridge, Object.keys(session.consents).map((clientId) => ({ clientId, userId: session.userId, sid })));
+}
 
 export async function currentSession(c: AppContext, bridge: Bridge) {
   const value = sessionCookie(bridge.config).read(c);
@@ -15,14 +33,33 @@ export async function currentSession(c: AppContext, bridge: Bridge) {
   return findSession(bridge.db, await sha256(value), bridge.now);
 }
 
-/** A new session: the statement to write it, and the cookie to set once it is written. */
-export async function newSession(bridge: Bridge, fields: Omit<Session, 'idHash' | 'expiresAt'>) {
-  const value = randomId(32);
+/**
+ * The session an approval leaves in this browser (docs/security.md,
+ * "Sessions"). The same person's session goes on: its row, cookie and `sid`
+ * are kept and its approval, identity, consents and expiry renewed, so the
+ * clients that logged in through it keep hearing of its end under the sid
+ * they were given. Anyone else's is replaced by a new session with a new
+ * cookie. Returns the statements to write, the sid, and the cookie to set
+ * once they are written.
+ */
+export async function sessionAfterApproval(c: AppContext, bridge: Bridge, previous: Session | undefined, fields: Omit<Session, 'idHash' | 'expiresAt'>) {
   const ttl = bridge.config.ttl.session;
-  const session: Session = { ...fields, idHash: await sha256(value), expiresAt: bridge.now + ttl };
+  const renewed = { ...fields, expiresAt: bridge.now + ttl };
+  const kept = previous && previous.userId === fields.userId ? sessionCookieValue(c, bridge) : undefined;
+  if (previous && kept) {
+    return {
+      statements: [renewSessionStatement(bridge.db, previous.idHash, renewed)],
+      sid: await sessionSid(previous.idHash),
+      setCookie: () => sessionCookie(bridge.config).set(c, kept, ttl),
+    };
+  }
+  const value = randomId(32);
+  const idHash = await sha256(value);
+  const insert = insertSessionStatement(bridge.db, { ...renewed, idHash });
   return {
-    statement: insertSessionStatement(bridge.db, session),
-    setCookie: (c: AppContext) => sessionCookie(bridge.config).set(c, value, ttl),
+    statements: previous ? [insert, deleteSessionStatement(bridge.db, previous.idHash)] : [insert],
+    sid: await sessionSid(idHash),
+    setCookie: () => sessionCookie(bridge.config).set(c, value, ttl),
   };
 }
 

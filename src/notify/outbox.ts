@@ -5,11 +5,11 @@
  * response (`defer`), so a slow or failing receiver never delays or fails a
  * login or a logout.
  */
+import type { LifeEventType } from '../config';
 import type { Bridge } from '../context';
 
-export const LIFE_EVENTS = ['user.created', 'user.linked', 'user.deleted', 'login.succeeded'] as const;
-
-export type LifeEventType = (typeof LIFE_EVENTS)[number];
+// Defined with the configuration, which validates the events a webhook subscribes to.
+export { LIFE_EVENTS, type LifeEventType } from '../config';
 
 /** A life-cycle event: its type, and facts that name no secret (the user's public `sub`, the client, the door). */
 export interface LifeEvent {

@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { OAuthError } from '../errors';
 import { startBrowserLogin } from '../login/pending';
-import { currentSession } from '../login/session';
+import { currentSession, sessionSid } from '../login/session';
 import { sessionAnswer } from '../login/session-use';
 import { loginPath } from '../paths';
 import { findClient } from '../store/clients';
@@ -39,7 +39,8 @@ async function authorize(c: AppContext) {
   const answer = sessionAnswer(current?.session, request, context.now);
   if (answer.silent) {
     const { session, subject } = current!;
-    const code = await issueAuthorizationCode(context, request, { subject, authTime: session.authTime, amr: session.amr.split(' ') });
+    const who = { subject, authTime: session.authTime, amr: session.amr.split(' '), sid: await sessionSid(session.idHash) };
+    const code = await issueAuthorizationCode(context, request, who);
     return back({ code, state: request.state });
   }
   if (request.prompt.has('none')) {

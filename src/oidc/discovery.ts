@@ -37,6 +37,9 @@ export function discoveryDocument(config: Config, keys: KeySet) {
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,
+    // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry sid, and ID tokens do for clients that require it.
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     ui_locales_supported: ['zh-CN', 'en'],
   };
 }

@@ -10,7 +10,7 @@
 import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { sha256 } from '../crypto';
-import { clearSessionCookie, currentSession, sessionCookieValue } from '../login/session';
+import { clearSessionCookie, currentSession, sessionCookieValue, sessionEnded } from '../login/session';
 import { PATHS } from '../paths';
 import { findClient } from '../store/clients';
 import { deleteSession } from '../store/sessions';
@@ -71,6 +71,8 @@ async function logout(c: AppContext, confirmed: boolean) {
 
   const cookie = sessionCookieValue(c, context);
   if (cookie) await deleteSession(context.db, await sha256(cookie));
+  // Back-Channel Logout 1.0 §2.5: the clients of the session that ended are told.
+  if (current) await sessionEnded(context, current.session);
   clearSessionCookie(c, context);
   if (redirect) {
     const url = new URL(redirect);

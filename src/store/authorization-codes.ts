@@ -12,6 +12,8 @@ export interface AuthorizationCode {
   subject: Subject;
   authTime: number;
   amr: string[];
+  /** The browser session the code was issued in (Back-Channel Logout 1.0 §2.1), for the grant and its ID tokens. */
+  sid?: string;
   expiresAt: number;
 }
 

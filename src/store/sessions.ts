@@ -22,6 +22,10 @@ export async function findSession(db: Db, idHash: string, now: number): Promise<
   return subject && { session: row.session, subject };
 }
 
+/** The same person approved again in this browser: the row (and so its key) stays, renewed. */
+export const renewSessionStatement = (db: Db, idHash: string, fields: Omit<Session, 'idHash'>) =>
+  db.update(sessions).set(fields).where(eq(sessions.idHash, idHash));
+
 export const deleteSessionStatement = (db: Db, idHash: string) => db.delete(sessions).where(eq(sessions.idHash, idHash));
 
 export async function deleteSession(db: Db, idHash: string): Promise<void> {

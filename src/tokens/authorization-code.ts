@@ -7,8 +7,8 @@ import type { Config } from '../config';
 import { randomId, sha256 } from '../crypto';
 import { putAuthorizationCode, type AuthorizationCode } from '../store/authorization-codes';
 
-/** Who logged in, as an authorization code carries it. */
-export type Authenticated = Pick<AuthorizationCode, 'subject' | 'authTime' | 'amr'>;
+/** Who logged in, and in which browser session, as an authorization code carries it. */
+export type Authenticated = Pick<AuthorizationCode, 'subject' | 'authTime' | 'amr' | 'sid'>;
 
 /** What the authorization request fixed for the code. */
 export type CodeRequest = Pick<AuthorizationCode, 'clientId' | 'redirectUri' | 'codeChallenge' | 'nonce' | 'scopes'>;

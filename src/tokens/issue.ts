@@ -30,6 +30,8 @@ export interface Authentication {
   authTime: number;
   amr: string[];
   nonce?: string;
+  /** The browser session of the login, when there was one (Back-Channel Logout 1.0 §2.1). */
+  sid?: string;
 }
 
 export interface TokenResponse {
@@ -66,6 +68,7 @@ export async function issueForNewGrant(
       amr: auth.amr.join(' '),
       wechatAppid: auth.subject.wechat.appid,
       wechatOpenid: auth.subject.wechat.openid,
+      sid: auth.sid ?? null,
       createdAt: now,
       expiresAt: now + config.ttl.grant,
     },
@@ -114,6 +117,8 @@ export async function signTokens(context: IssueContext, client: Client, grantId:
           auth_time: auth.authTime,
           amr: auth.amr,
           ...(auth.nonce && { nonce: auth.nonce }),
+          // Back-Channel Logout 1.0 §2.1, §2.2: a client that requires sid in logout tokens learns it here.
+          ...(auth.sid && client.metadata.backchannel_logout_session_required && { sid: auth.sid }),
         },
         'JWT',
       )

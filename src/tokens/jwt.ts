@@ -1,12 +1,13 @@
 /**
- * JWTs the provider signs: ID tokens (OpenID Connect Core §2) and access
+ * JWTs the provider signs: ID tokens (OpenID Connect Core §2), logout tokens
+ * (Back-Channel Logout 1.0 §2.4, `typ: logout+jwt`) and access
  * tokens (RFC 9068, `typ: at+jwt`), and the verification of its own access
  * tokens. Revocation is checked in D1 by the caller (src/store/grants.ts).
  */
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { KeySet } from './keys';
 
-export async function signJwt(keys: KeySet, payload: JWTPayload, typ: 'JWT' | 'at+jwt'): Promise<string> {
+export async function signJwt(keys: KeySet, payload: JWTPayload, typ: 'JWT' | 'at+jwt' | 'logout+jwt'): Promise<string> {
   const { kid, alg, privateKey } = keys.signing;
   return new SignJWT(payload).setProtectedHeader({ alg, kid, typ }).sign(privateKey);
 }

@@ -33,8 +33,8 @@ export async function authorizationCodeGrant(bridge: Bridge, client: Client, par
     throw invalidGrant('this code was issued without a code_challenge');
   }
 
-  const { subject, scopes, authTime, amr, nonce } = code;
-  return issueOnce(bridge, client, { subject, scopes, authTime, amr, nonce }, `code:${hash}`, 'authorization code');
+  const { subject, scopes, authTime, amr, nonce, sid } = code;
+  return issueOnce(bridge, client, { subject, scopes, authTime, amr, nonce, sid }, `code:${hash}`, 'authorization code');
 }
 
 /** RFC 7636 §4.2: BASE64URL(SHA256(ASCII(code_verifier))). */

@@ -50,6 +50,7 @@ export async function refreshTokenGrant(bridge: Bridge, client: Client, params: 
     scopes: (asked ?? grant.scope.split(' ')) as Scope[],
     authTime: grant.authTime,
     amr: grant.amr.split(' '),
+    sid: grant.sid ?? undefined,
   });
   return { ...tokens, refresh_token: next.token };
 }

@@ -1,0 +1,145 @@
+/**
+ * Webhooks (docs/protocol.md §10): signed as Standard Webhooks sign, fanned
+ * out to the subscribed receivers only, each delivery retried on its own
+ * with a growing delay, and acked once a receiver took it.
+ */
+import { createHmac } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { retryDelaySeconds, type WebhookDelivery } from '../../src/notify/consumer';
+import type { LifeEvent } from '../../src/notify/outbox';
+import { webhookBody, webhookHeaders, webhookId } from '../../src/notify/webhooks';
+import { DELIVERIES_QUEUE, receiver, recordingQueue, runQueue } from './support';
+
+// The example of the Standard Webhooks specification.
+const SPEC_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+const secret = (fill: number) => `whsec_${btoa(String.fromCharCode(...new Uint8Array(32).fill(fill)))}`;
+const HOOKS = [
+  { url: 'https://hooks-a.example/in', secret: secret(1), events: ['user.created', 'login.succeeded'] },
+  { url: 'https://hooks-b.example/in', secret: secret(2), events: ['user.deleted'] },
+  { url: 'https://hooks-c.example/in', secret: secret(3), events: ['user.created'] },
+];
+const WEBHOOKS = JSON.stringify(HOOKS);
+
+const created: LifeEvent = { type: 'user.created', at: 1_700_000_000, data: { sub: 'user-1', client_id: 'client-1' } };
+
+/** An independent computation of the signature, with node:crypto. */
+const expectedSignature = (key: string, id: string, timestamp: string, body: string) =>
+  `v1,${createHmac('sha256', Buffer.from(key.slice('whsec_'.length), 'base64')).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+
+let restore: (() => void) | undefined;
+afterEach(() => restore?.());
+
+describe('webhook signatures (Standard Webhooks)', () => {
+  it("match the specification's own example", async () => {
+    const headers = await webhookHeaders(SPEC_SECRET, 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}');
+    expect(headers['webhook-signature']).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+  });
+
+  it('sign "<id>.<timestamp>.<body>" with the decoded secret, for any body', async () => {
+    const body = webhookBody(created);
+    const headers = await webhookHeaders(HOOKS[0]!.secret, 'msg_x', 1_700_000_123, body);
+    expect(headers).toMatchObject({ 'webhook-id': 'msg_x', 'webhook-timestamp': '1700000123', 'Content-Type': 'application/json' });
+    expect(headers['webhook-signature']).toBe(expectedSignature(HOOKS[0]!.secret, 'msg_x', '1700000123', body));
+    expect(headers['webhook-signature']).not.toBe(expectedSignature(HOOKS[1]!.secret, 'msg_x', '1700000123', body));
+  });
+
+  it('carry {type, timestamp (RFC 3339), data} as the body', () => {
+    expect(JSON.parse(webhookBody(created))).toEqual({ type: 'user.created', timestamp: '2023-11-14T22:13:20.000Z', data: created.data });
+  });
+});
+
+describe('the fan-out of a life-cycle event', () => {
+  it('queues one delivery per subscribed receiver, and acks the event', async () => {
+    const { env, sent } = recordingQueue({ WEBHOOKS });
+    const { acked, retried } = await runQueue(DELIVERIES_QUEUE, [{ id: 'event-1', body: { kind: 'event', event: created } }], env);
+    expect(acked).toEqual(['event-1']);
+    expect(retried).toEqual([]);
+    const deliveries = sent as WebhookDelivery[];
+    expect(deliveries.map((delivery) => delivery.url).sort()).toEqual(['https://hooks-a.example/in', 'https://hooks-c.example/in']);
+    for (const delivery of deliveries) {
+      expect(delivery).toMatchObject({ kind: 'webhook', type: 'user.created', body: webhookBody(created) });
+      // The receiver's secret never travels through the queue.
+      expect(JSON.stringify(delivery)).not.toContain(HOOKS[0]!.secret.slice(6));
+    }
+    expect(new Set(deliveries.map((delivery) => delivery.id)).size).toBe(2);
+  });
+
+  it('gives each receiver the same webhook-id when the same event is fanned out again', async () => {
+    const { env, sent } = recordingQueue({ WEBHOOKS });
+    await runQueue(DELIVERIES_QUEUE, [{ id: 'event-2', body: { kind: 'event', event: created } }], env);
+    await runQueue(DELIVERIES_QUEUE, [{ id: 'event-2', body: { kind: 'event', event: created }, attempts: 2 }], env);
+    const ids = (sent as WebhookDelivery[]).map((delivery) => `${delivery.url} ${delivery.id}`);
+    expect(ids.slice(2).sort()).toEqual(ids.slice(0, 2).sort());
+    expect((sent[0] as WebhookDelivery).id).toBe(await webhookId('event-2', (sent[0] as WebhookDelivery).url));
+  });
+
+  it('queues nothing for an event nobody subscribed to, or without WEBHOOKS', async () => {
+    for (const bindings of [{ WEBHOOKS }, { WEBHOOKS: undefined }]) {
+      const { env, sent } = recordingQueue(bindings);
+      const event: LifeEvent = { type: 'user.linked', at: 1_700_000_000, data: { sub: 'user-1' } };
+      const { acked } = await runQueue(DELIVERIES_QUEUE, [{ id: 'event-3', body: { kind: 'event', event } }], env);
+      expect(acked).toEqual(['event-3']);
+      expect(sent).toEqual([]);
+    }
+  });
+});
+
+describe('a webhook delivery', () => {
+  const delivery = (url: string): WebhookDelivery => ({ kind: 'webhook', id: 'msg_stable', url, type: 'user.created', body: webhookBody(created) });
+
+  it('POSTs the body with the Standard Webhooks headers, and is acked on a 2xx', async () => {
+    const hook = receiver('https://hooks-a.example', () => new Response('ok', { status: 202 }));
+    restore = hook.restore;
+    const { env } = recordingQueue({ WEBHOOKS });
+    const before = Math.floor(Date.now() / 1000);
+    const { acked, retried } = await runQueue(DELIVERIES_QUEUE, [{ id: 'm1', body: delivery(HOOKS[0]!.url) }], env);
+    expect(acked).toEqual(['m1']);
+    expect(retried).toEqual([]);
+    expect(hook.posted).toHaveLength(1);
+    const [posted] = hook.posted;
+    expect(posted!.url).toBe(HOOKS[0]!.url);
+    expect(posted!.body).toBe(webhookBody(created));
+    expect(posted!.headers.get('content-type')).toBe('application/json');
+    expect(posted!.headers.get('webhook-id')).toBe('msg_stable');
+    const timestamp = posted!.headers.get('webhook-timestamp')!;
+    expect(Number(timestamp)).toBeGreaterThanOrEqual(before);
+    expect(posted!.headers.get('webhook-signature')).toBe(expectedSignature(HOOKS[0]!.secret, 'msg_stable', timestamp, posted!.body));
+  });
+
+  it('is retried with a growing delay while the receiver fails (5xx, 3xx, a network error), with the same webhook-id', async () => {
+    const answers = [
+      () => new Response('down', { status: 503 }),
+      () => new Response(null, { status: 302, headers: { Location: 'https://elsewhere.example/' } }),
+      () => Promise.reject(new TypeError('network connection lost')),
+    ];
+    let call = 0;
+    const hook = receiver('https://hooks-a.example', () => answers[call++]!());
+    restore = hook.restore;
+    const { env } = recordingQueue({ WEBHOOKS });
+    const delays: number[] = [];
+    for (const attempts of [1, 2, 3]) {
+      const { acked, retried } = await runQueue(DELIVERIES_QUEUE, [{ id: 'm2', body: delivery(HOOKS[0]!.url), attempts }], env);
+      expect(acked).toEqual([]);
+      expect(retried.map((retry) => retry.msgId)).toEqual(['m2']);
+      delays.push(retried[0]!.delaySeconds!);
+    }
+    expect(delays).toEqual([30, 60, 120]);
+    expect(new Set(hook.posted.map((posted) => posted.headers.get('webhook-id')))).toEqual(new Set(['msg_stable']));
+  });
+
+  it('is dropped when its receiver is no longer subscribed', async () => {
+    const hook = receiver('https://gone.example');
+    restore = hook.restore;
+    const { env } = recordingQueue({ WEBHOOKS });
+    const { acked } = await runQueue(DELIVERIES_QUEUE, [{ id: 'm3', body: delivery('https://gone.example/in') }], env);
+    expect(acked).toEqual(['m3']);
+    expect(hook.posted).toEqual([]);
+  });
+});
+
+describe('retryDelaySeconds', () => {
+  it('doubles from 30 s with each attempt, at most an hour', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 20].map(retryDelaySeconds)).toEqual([30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+  });
+});
