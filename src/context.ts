@@ -41,15 +41,20 @@ export function bridge(c: AppContext): Bridge {
   const env = c.env;
   const config = getConfig(env);
   const now = Math.floor(Date.now() / 1000);
-  // A retired key stays published while a token it signed may be alive: the longest-lived are these.
-  const tokenLifetime = Math.max(config.ttl.accessToken, config.ttl.idToken);
   return {
     config,
     env,
     db: database(env.DB),
     now,
-    keys: async () => (await getKeyRing(env.SIGNING_KEYS, tokenLifetime)).at(now),
+    keys: () => keysAt(env, config, now),
     wechat: () => createWeChatClient(c.var.wechatTransport, env.KV, config.wechat),
     defer: (task) => c.executionCtx.waitUntil(task.catch((error: unknown) => console.error(`deferred work failed: ${logSummary(error)}`))),
   };
+}
+
+/** The signing keys as they stand at `now` (src/tokens/keys.ts), for a request or the queue's consumer. */
+export async function keysAt(env: Env, config: Config, now: number): Promise<KeySet> {
+  // A retired key stays published while a token it signed may be alive: the longest-lived are these.
+  const tokenLifetime = Math.max(config.ttl.accessToken, config.ttl.idToken);
+  return (await getKeyRing(env.SIGNING_KEYS, tokenLifetime)).at(now);
 }

@@ -9,11 +9,11 @@
  * records it in the audit log. Nothing here logs a secret, a token or a body.
  */
 import { getConfig, type Config, type Env } from '../config';
+import { keysAt } from '../context';
 import { logSummary } from '../errors';
 import { findClient } from '../store/clients';
 import { database, type Db } from '../store/db';
 import { auditLog } from '../store/schema';
-import { getKeySet } from '../tokens/keys';
 import { logoutToken } from './logout-token';
 import type { Delivery, LifeEvent, RelyingPartyLogout } from './outbox';
 import { subscribersOf, webhookBody, webhookHeaders, webhookId } from './webhooks';
@@ -113,7 +113,8 @@ async function sendLogout(consumer: Consumer, logout: RelyingPartyLogout): Promi
   const uri = client?.metadata.backchannel_logout_uri;
   // Back-Channel Logout 1.0 §2.2: only a client that registered where to hear it is told.
   if (!client || !uri) return 'done';
-  const token = await logoutToken(consumer.config, await getKeySet(consumer.env.SIGNING_KEYS), client, logout, Math.floor(Date.now() / 1000));
+  const now = Math.floor(Date.now() / 1000);
+  const token = await logoutToken(consumer.config, await keysAt(consumer.env, consumer.config, now), client, logout, now);
   // §2.5: the token in a form POST.
   return post('logout', uri, { 'Content-Type': 'application/x-www-form-urlencoded' }, new URLSearchParams({ logout_token: token }).toString());
 }

@@ -11,6 +11,7 @@ import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { sha256 } from '../crypto';
 import { clearSessionCookie, currentSession, sessionCookieValue, sessionEnded } from '../login/session';
+import { subjectFor } from '../identity/pairwise';
 import { PATHS } from '../paths';
 import { findClient } from '../store/clients';
 import { deleteSession } from '../store/sessions';
@@ -30,12 +31,13 @@ function formTarget(uri: string): string {
  * RP-Initiated Logout §2 ("the OP SHOULD ask the End-User whether to log
  * out"), §6: a hint is a token anyone who ever held it can replay, so it only
  * speaks for the user it names. The question may be skipped when a valid hint
- * of a known client names the session's own user, or when there is no
+ * of a known client names the session's own user (by the sub that client
+ * was given), or when there is no
  * session to end (only the client's registered redirect follows).
  */
-export function endsWithoutAsking(hint: { sub?: string; clientKnown: boolean } | undefined, sessionUserId: string | undefined): boolean {
+export function endsWithoutAsking(hint: { sub?: string; clientKnown: boolean } | undefined, sessionSub: string | undefined): boolean {
   if (!hint?.clientKnown || !hint.sub) return false;
-  return sessionUserId === undefined || sessionUserId === hint.sub;
+  return sessionSub === undefined || sessionSub === hint.sub;
 }
 
 async function logout(c: AppContext, confirmed: boolean) {
@@ -62,7 +64,9 @@ async function logout(c: AppContext, confirmed: boolean) {
     sub: typeof claims.sub === 'string' ? claims.sub : undefined,
     clientKnown: client !== undefined && client.clientId === hintAudience,
   };
-  if (!confirmed && !endsWithoutAsking(hinted ?? undefined, current?.session.userId)) {
+  // The session's user as the hint's client knows them: a pairwise client was given a sub of its own.
+  const sessionSub = current && (client ? await subjectFor(context.config.pairwiseSecret, client, current.session.userId) : current.session.userId);
+  if (!confirmed && !endsWithoutAsking(hinted ?? undefined, sessionSub)) {
     // The confirming POST is redirected to the client: CSP form-action must allow where it goes.
     if (redirect) allowFormTarget(c, formTarget(redirect));
     const hiddenFields = Object.fromEntries(params);

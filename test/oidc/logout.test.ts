@@ -36,6 +36,18 @@ describe('RP-initiated logout', () => {
     expect(silent.headers.get('Location')).toContain('error=login_required');
   });
 
+  it('ends the session on a pairwise client\'s hint, which names the user by the sub that client was given', async () => {
+    const client = await register({ ...webClientMetadata, subject_type: 'pairwise' });
+    const { browser, idToken } = await loggedIn(client);
+    const sub = JSON.parse(atob(idToken.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sub as string;
+    // Not the user's id: no session belongs to a user of that id.
+    expect(await env.DB.prepare('SELECT count(*) AS n FROM sessions WHERE user_id = ?').bind(sub).first('n')).toBe(0);
+    const query = new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: 'https://rp.example/signed-out' });
+    const response = await browser.get(`/logout?${query}`);
+    expect(response.status).toBe(302);
+    expect(response.headers.get('Location')).toBe('https://rp.example/signed-out');
+  });
+
   it('refuses an unregistered post_logout_redirect_uri with an error page, and keeps the session', async () => {
     const { browser, idToken } = await loggedIn();
     const before = await sessionCount();
