@@ -23,6 +23,7 @@ describe('configuration (src/config.ts)', () => {
     ['a duplicate appid', { WECHAT_APPS: '[{"appid":"wx1","secret":"s","kind":"app"},{"appid":"wx1","secret":"t","kind":"miniprogram"}]' }, /duplicate/],
     ...['0', '-5', '1.5', 'soon', '60001'].map((bad): [string, Partial<Env>, RegExp] => [`WECHAT_TIMEOUT_MS=${bad}`, { WECHAT_TIMEOUT_MS: bad }, /WECHAT_TIMEOUT_MS/]),
     ['WECHAT_RETRY_DELAY_MS=-1', { WECHAT_RETRY_DELAY_MS: '-1' }, /WECHAT_RETRY_DELAY_MS/],
+    ...['0', '-1', '2.5', 'forever', '3651'].map((bad): [string, Partial<Env>, RegExp] => [`AUDIT_RETENTION_DAYS=${bad}`, { AUDIT_RETENTION_DAYS: bad }, /AUDIT_RETENTION_DAYS/]),
   ])('refuses %s, loudly', (_, override, message) => {
     expect(() => parseConfig(withEnv(override))).toThrow(message);
   });
@@ -37,6 +38,12 @@ describe('configuration (src/config.ts)', () => {
     }
     for (const unset of [undefined, '']) expect(parseConfig(withEnv({ ISSUER: 'https://id.example.com', ADMIN_TOKEN: unset })).adminToken).toBeUndefined();
     expect(parseConfig(withEnv({ ISSUER: 'https://id.example.com', ADMIN_TOKEN: 'a-secret-one' })).adminToken).toBe('a-secret-one');
+  });
+
+  it('keeps audit log entries 180 days unless told otherwise', () => {
+    for (const unset of [undefined, '']) expect(parseConfig(withEnv({ AUDIT_RETENTION_DAYS: unset })).ttl.audit).toBe(180 * 86400);
+    expect(parseConfig(withEnv({ AUDIT_RETENTION_DAYS: '30' })).ttl.audit).toBe(30 * 86400);
+    expect(getConfig(withEnv({ AUDIT_RETENTION_DAYS: '7' })).ttl.audit).toBe(7 * 86400);
   });
 
   it('keeps the issuer without a trailing slash', () => {
