@@ -17,6 +17,7 @@ import { pickLocale } from '../ui/i18n';
 import { LoginPage } from '../ui/login-page';
 import { redirectWith } from '../web/authorization-response';
 import { errorPage, renderPage } from '../web/pages';
+import { announceLogin, doorOf, loginAudit } from './life-cycle';
 import { pendingFor } from './pending';
 import { clearBrowserCookie, currentSession, newSession } from './session';
 import { withConsent } from './session-use';
@@ -90,7 +91,8 @@ export const loginPages = new Hono<AppEnv>()
       amr: who.amr.join(' '),
       consents: withConsent(current?.session, subject.id, login.clientId, login.scopes),
     });
-    const writes = [claimStatement(context.db, `login:${login.id}`, null, context.now), session.statement] as const;
+    const facts = { userId: subject.id, clientId: login.clientId, appid: subject.wechat.appid, door: doorOf(context.config, subject.wechat.appid) };
+    const writes = [claimStatement(context.db, `login:${login.id}`, null, context.now), session.statement, loginAudit(context, facts)] as const;
     try {
       // One approval, one way back: the session and the right to a code are written together, once.
       await context.db.batch(current ? [...writes, deleteSessionStatement(context.db, current.session.idHash)] : writes);
@@ -98,6 +100,7 @@ export const loginPages = new Hono<AppEnv>()
       if (isUniqueViolation(error)) return errorPage(c, 'login_already_used', 'this login was already completed', 409);
       throw error;
     }
+    announceLogin(context, facts);
     session.setCookie(c);
     const code = await issueAuthorizationCode(context, { ...request, clientId: login.clientId, scopes: login.scopes }, who);
     return back({ code });
