@@ -64,7 +64,7 @@ export interface ApprovedClient {
   last_login_at: number;
 }
 
-/** Live grants, newest first, as one entry per client: every scope granted, the latest login. */
+/** Live grants as one entry per client: every scope granted, the latest login; the most recently used first. */
 export function approvedClients(rows: readonly { clientId: string; scope: string; authTime: number; metadata: ClientMetadata }[]): ApprovedClient[] {
   const byClient = new Map<string, ApprovedClient>();
   for (const { clientId, scope, authTime, metadata } of rows) {
@@ -80,7 +80,8 @@ export function approvedClients(rows: readonly { clientId: string; scope: string
     entry.last_login_at = Math.max(entry.last_login_at, authTime);
     byClient.set(clientId, entry);
   }
-  return [...byClient.values()];
+  // The latest login first; ties (one second) by client_id, so that the order is stable.
+  return [...byClient.values()].sort((a, b) => b.last_login_at - a.last_login_at || (a.client_id < b.client_id ? -1 : 1));
 }
 
 export const wechatAccount = new Hono<AppEnv>()

@@ -29,14 +29,13 @@ export async function userOfWeChat(db: Db, login: Pick<WeChatIdentity, 'appid' |
   return byOpenid[0]?.userId ?? byUnionid[0]?.userId;
 }
 
-/** The user's live grants, with their clients, newest login first. */
+/** The user's live grants, with their clients. */
 export async function liveGrants(db: Db, userId: string, now: number) {
   return db
     .select({ clientId: grants.clientId, scope: grants.scope, authTime: grants.authTime, metadata: clients.metadata })
     .from(grants)
     .innerJoin(clients, eq(clients.clientId, grants.clientId))
     .where(and(eq(grants.userId, userId), isNull(grants.revokedAt), gt(grants.expiresAt, now)))
-    .orderBy(desc(grants.authTime))
     .then((rows) => rows.map((row) => ({ ...row, metadata: row.metadata as ClientMetadata })));
 }
 
