@@ -23,6 +23,7 @@ export const postAccount = (path: string, body: unknown) =>
 /**
  * What the bridge hands the deliveries queue from now on (webhook events,
  * back-channel logouts); read after the response, once deferred work ran.
+ * Once per test: vi.restoreAllMocks() undoes it.
  */
 export function watchDeliveries(): () => Delivery[] {
   const sent: Delivery[] = [];
