@@ -63,25 +63,28 @@ export interface Deletion {
  * answers to logins become refusals without a name (a browser or device
  * still waiting gets access_denied), then their refresh tokens, grants,
  * sessions, WeChat identities and unionids, and the user row. Access tokens
- * die with their grant. The audit entry keeps only the opaque `sub`.
+ * die with their grant. The audit entry keeps only the opaque `sub`. First,
+ * the relying parties of the live grants; last, the user row (0 changes: nobody).
  */
-export async function deleteUser(db: Db, userId: string, actor: AuditActor, now: number): Promise<Deletion> {
-  const userGrants = db.select({ id: grants.id }).from(grants).where(eq(grants.userId, userId));
-  const results = await db.batch([
+export const deletionStatements = (db: Db, userId: string, actor: AuditActor, now: number) =>
+  [
     grantHolders(db, eq(grants.userId, userId), now),
     audited(db, userId, now, 'user.deleted', actor, null, sql`json_object('grants', (SELECT count(*) FROM ${grants} WHERE ${grants.userId} = ${userId}))`),
     db
       .update(loginApprovals)
       .set({ approved: false, userId: null, wechatAppid: null, wechatOpenid: null })
       .where(inArray(loginApprovals.wechatOpenid, db.select({ openid: wechatIdentities.openid }).from(wechatIdentities).where(eq(wechatIdentities.userId, userId)))),
-    db.delete(refreshTokens).where(inArray(refreshTokens.grantId, userGrants)),
+    db.delete(refreshTokens).where(inArray(refreshTokens.grantId, db.select({ id: grants.id }).from(grants).where(eq(grants.userId, userId)))),
     db.delete(grants).where(eq(grants.userId, userId)),
     db.delete(sessions).where(eq(sessions.userId, userId)),
     db.delete(wechatIdentities).where(eq(wechatIdentities.userId, userId)),
     db.delete(wechatUnionids).where(eq(wechatUnionids.userId, userId)),
     db.delete(users).where(eq(users.id, userId)),
-  ]);
-  const [holders, , , , , , , , removed] = results;
+  ] as const;
+
+/** `deletionStatements` as one transaction; the relying parties to log out. */
+export async function deleteUser(db: Db, userId: string, actor: AuditActor, now: number): Promise<Deletion> {
+  const [holders, , , , , , , , removed] = await db.batch(deletionStatements(db, userId, actor, now));
   return { deleted: removed.meta.changes === 1, holders };
 }
 

@@ -159,8 +159,10 @@ export const loginApprovals = sqliteTable(
   },
   (table) => [
     index('login_approvals_auth_time').on(table.authTime),
-    // A person's deletion finds their answers by the openids they answered with.
+    // A person's deletion finds their answers by the openids they answered with, and
+    // deleting the user row checks the foreign key of user_id.
     index('login_approvals_openid').on(table.wechatOpenid).where(sql`${table.wechatOpenid} IS NOT NULL`),
+    index('login_approvals_user').on(table.userId),
   ],
 );
 

@@ -5,6 +5,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { deletionStatements } from '../../src/store/accounts';
+import { database } from '../../src/store/db';
 import { sendWatched } from '../hostile/support';
 import { uniquePhone } from '../support/admin';
 import { Browser, browserLogin, pkce, redeem, webClientMetadata } from '../support/browser';
@@ -161,5 +163,18 @@ describe('POST /wechat/account/delete', () => {
       unchanged();
     }
     expect(await rowsNaming([sub], ['audit_log'])).not.toEqual([]);
+  });
+});
+
+describe('the deletion batch', () => {
+  it('finds its rows through indexes: no statement scans a whole table', async () => {
+    const db = database(env.DB);
+    for (const statement of deletionStatements(db, uniqueId('user-'), 'user', Math.floor(Date.now() / 1000))) {
+      const query = statement.toSQL();
+      const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`).bind(...query.params).all<{ detail: string }>();
+      const details = plan.results.map((row) => row.detail);
+      // A constant row (INSERT ... SELECT without FROM) is no table.
+      expect(details.filter((detail) => /^SCAN (?!CONSTANT ROW)/.test(detail)), `${query.sql}: ${details.join(' | ')}`).toEqual([]);
+    }
   });
 });
