@@ -1,6 +1,6 @@
 /**
  * What a login tells the audit log and the webhooks (docs/protocol.md "The
- * audit log", "Webhooks"): who signed in to which client, through which door.
+ * audit log", "Life-cycle events"): who signed in to which client, through which door.
  * The audit entry is a statement for the batch the login already writes; the
  * events leave after the response. Neither names an openid, a unionid or a
  * phone number: the person is their public `sub` (the user's id).
