@@ -25,18 +25,9 @@ const introspect = async (client: RegisteredClient, token: string) => (await pos
 async function somebody() {
   const person = { openid: uniqueId('o-mini-'), unionid: uniqueId('u-'), phone: uniquePhone(), appOpenid: uniqueId('o-app-') };
   const native = await register({ scope: 'openid profile phone wechat offline_access' });
-  const minted = await mint({ kind: 'miniprogram', appid: MINI_APPID, openid: person.openid, unionid: person.unionid });
   const phoneCode = (await mint({ kind: 'phone', phone: person.phone, appid: MINI_APPID })).code;
-  const exchange = await postForm('/token', native, {
-    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-    subject_token: minted.code,
-    subject_token_type: 'urn:wechat:token-type:miniprogram_code',
-    wechat_appid: MINI_APPID,
-    wechat_phone_code: phoneCode,
-    scope: 'openid profile phone wechat offline_access',
-  });
-  expect(exchange.status).toBe(200);
-  const nativeTokens = await exchange.json<TokenSet>();
+  const identity = { kind: 'miniprogram', appid: MINI_APPID, openid: person.openid, unionid: person.unionid } as const;
+  const nativeTokens = await login(native, identity, { wechat_phone_code: phoneCode, scope: 'openid profile phone wechat offline_access' });
   const sub = claimsOf(nativeTokens.id_token!).sub as string;
   const appTokens = await login(native, { kind: 'app', openid: person.appOpenid, unionid: person.unionid });
   expect(claimsOf(appTokens.id_token!).sub).toBe(sub);

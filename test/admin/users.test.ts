@@ -11,7 +11,7 @@ import { sendWatched } from '../hostile/support';
 import { ADMIN_TOKEN, adminCall, importUser, uniquePhone, withoutEmpty } from '../support/admin';
 import { Browser, browserLogin, pkce, redeem, webClientMetadata } from '../support/browser';
 import { subjectFor } from '../../src/identity/pairwise';
-import { call, claimsOf, mint, postForm, register, uniqueId, type TokenSet } from '../support/oidc';
+import { call, claimsOf, login, mint, postForm, register, uniqueId, type TokenSet } from '../support/oidc';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -23,17 +23,9 @@ const userinfo = (token: string) => call('/userinfo', { headers: { Authorization
 async function somebody() {
   const person = { openid: uniqueId('o-'), unionid: uniqueId('u-'), phone: uniquePhone() };
   const native = await register({ client_name: 'Native', scope: 'openid phone offline_access' });
-  const minted = await mint({ kind: 'miniprogram', appid: MINI_APPID, openid: person.openid, unionid: person.unionid });
   const phoneCode = (await mint({ kind: 'phone', phone: person.phone, appid: MINI_APPID })).code;
-  const exchanged = await postForm('/token', native, {
-    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-    subject_token: minted.code,
-    subject_token_type: 'urn:wechat:token-type:miniprogram_code',
-    wechat_appid: MINI_APPID,
-    wechat_phone_code: phoneCode,
-    scope: 'openid phone offline_access',
-  });
-  const nativeTokens = await exchanged.json<TokenSet>();
+  const identity = { kind: 'miniprogram', appid: MINI_APPID, openid: person.openid, unionid: person.unionid } as const;
+  const nativeTokens = await login(native, identity, { wechat_phone_code: phoneCode, scope: 'openid phone offline_access' });
   const sub = claimsOf(nativeTokens.id_token!).sub as string;
   const web = await register({ ...webClientMetadata, client_name: 'Pairwise Web' });
   // A pairwise client, stored as registration stores one: the admin API reads subject_type from the metadata.

@@ -5,6 +5,7 @@
  * The loopback http issuer of the rest of the suite has neither. The https
  * app is the development app (the sandbox as WeChat) under another ISSUER.
  */
+import { createExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
@@ -17,7 +18,8 @@ const HTTPS_ISSUER = 'https://id.example.com';
 const HSTS = 'max-age=63072000; includeSubDomains';
 const httpsEnv: Env = { ...env, ISSUER: HTTPS_ISSUER };
 const app = createApp({ wechatTransport: sandboxTransport, wechatWebOrigin: (issuer) => `${issuer}${SANDBOX_PATH}` });
-const send = (path: string, init: RequestInit = {}) => Promise.resolve(app.request(`${HTTPS_ISSUER}${path}`, init, httpsEnv));
+// Each request with an ExecutionContext, as the runtime gives one: work deferred past the response (announcing a login) needs it.
+const send = (path: string, init: RequestInit = {}) => Promise.resolve(app.request(`${HTTPS_ISSUER}${path}`, init, httpsEnv, createExecutionContext()));
 
 /** The Set-Cookie lines of a response, by cookie name. */
 function setCookies(response: Response): Map<string, string> {
