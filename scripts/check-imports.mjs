@@ -26,9 +26,11 @@ export const RULES = {
   login: ['config', 'crypto', 'errors', 'types', 'paths', 'context', 'store', 'tokens', 'ui', 'web', 'wechat', 'identity', 'notify'],
   oidc: ['config', 'crypto', 'errors', 'types', 'paths', 'context', 'store', 'tokens', 'ui', 'web', 'wechat', 'login', 'identity', 'notify'],
   scheduled: ['config', 'store'],
+  // A person's account as a whole: what they approved, withdrawing a client, deleting it all; the admin API uses the same.
+  account: ['config', 'errors', 'types', 'context', 'store', 'web', 'wechat', 'login', 'notify'],
   // The admin API: storage and HTTP glue only; nothing but the wiring imports it.
-  admin: ['config', 'crypto', 'errors', 'types', 'context', 'store', 'web', 'identity', 'notify'],
-  app: ['config', 'errors', 'paths', 'context', 'ui', 'web', 'wechat', 'login', 'oidc', 'admin', 'notify'],
+  admin: ['config', 'crypto', 'errors', 'types', 'context', 'store', 'web', 'identity', 'notify', 'account'],
+  app: ['config', 'errors', 'paths', 'context', 'ui', 'web', 'wechat', 'login', 'oidc', 'admin', 'notify', 'account'],
   index: ['app', 'config', 'scheduled', 'notify'],
   sandbox: ['config', 'paths', 'ui', 'wechat'],
   dev: ['app', 'config', 'paths', 'sandbox', 'scheduled', 'notify'],

@@ -12,6 +12,8 @@ import { cors } from 'hono/cors';
 import { csrf } from 'hono/csrf';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import type { RouterRoute } from 'hono/types';
+import { wechatAccount } from './account/wechat-account';
+import { adminAudit } from './admin/audit';
 import { adminOnly } from './admin/auth';
 import { adminUsers } from './admin/users';
 import type { Env } from './config';
@@ -102,10 +104,13 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   api(PATHS.introspection, introspection);
   api(PATHS.deviceAuthorization, deviceAuthorization, limited.start);
   api(PATHS.handoff, handoff, limited.handoff);
+  // Each call exchanges a wx.login code with WeChat, as the handoff's approval does.
+  api(PATHS.account, wechatAccount, limited.wechat);
   api(PATHS.login, loginResources, limited.login);
   api('/', domainVerification);
   // The admin API: every route of it behind the admin token.
   api(PATHS.adminUsers, adminUsers, adminOnly);
+  api(PATHS.adminAudit, adminAudit, adminOnly);
   for (const [path, routes] of options.apiRoutes ?? []) api(path, routes);
 
   const pages = audience(app, [noStore, formTargets, pageHeaders], pageError);

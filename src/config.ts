@@ -25,6 +25,8 @@ export interface Env {
   DELIVERIES: Queue<unknown>;
   /** Bearer token of the admin API (docs/protocol.md "Operating"); unset, the admin API refuses everyone. */
   ADMIN_TOKEN?: string;
+  /** Days the audit log keeps an entry (src/store/purge.ts), 1 to 3650; 180 when unset. */
+  AUDIT_RETENTION_DAYS?: string;
   /** Milliseconds one WeChat request may take, 1 to 60000; 5000 when unset. */
   WECHAT_TIMEOUT_MS?: string;
   /** Milliseconds before the one retry of an idempotent WeChat call, 0 to 10000; 300 when unset. */
@@ -112,6 +114,8 @@ export interface Config {
     deviceCode: number;
     /** A browser's login session. */
     session: number;
+    /** An audit log entry, from when it was written to its purge (AUDIT_RETENTION_DAYS). */
+    audit: number;
   };
   /** RFC 8628 §3.2: the device's polling interval in seconds. */
   devicePollInterval: number;
@@ -171,6 +175,7 @@ export function parseConfig(env: Env): Config {
       deviceCode: 600,
       // One working day from the approval, never extended by use (docs/security.md, "Sessions").
       session: 24 * 3600,
+      audit: days(env.AUDIT_RETENTION_DAYS, 'AUDIT_RETENTION_DAYS', 180, 1, 3650) * 24 * 3600,
     },
     devicePollInterval: 5,
   };
@@ -259,6 +264,13 @@ function milliseconds(value: string | undefined, name: string, fallback: number,
   return ms;
 }
 
+function days(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < min || count > max) throw new Error(`${name} must be a whole number of days, ${min} to ${max}`);
+  return count;
+}
+
 let cached: { source: readonly (string | undefined)[]; config: Config } | undefined;
 
 /**
@@ -266,7 +278,18 @@ let cached: { source: readonly (string | undefined)[]; config: Config } | undefi
  * the values read, not on the env object, which the runtime need not reuse.
  */
 export function getConfig(env: Env): Config {
-  const source = [env.ISSUER, env.REGISTRATION_TOKEN, env.ADMIN_TOKEN, env.PAIRWISE_SECRET, env.WECHAT_APPS, env.WEBHOOKS, env.WECHAT_TIMEOUT_MS, env.WECHAT_RETRY_DELAY_MS, env.WECHAT_MP_VERIFY];
+  const source = [
+    env.ISSUER,
+    env.REGISTRATION_TOKEN,
+    env.ADMIN_TOKEN,
+    env.PAIRWISE_SECRET,
+    env.WECHAT_APPS,
+    env.WEBHOOKS,
+    env.WECHAT_TIMEOUT_MS,
+    env.WECHAT_RETRY_DELAY_MS,
+    env.WECHAT_MP_VERIFY,
+    env.AUDIT_RETENTION_DAYS,
+  ];
   if (!cached || source.some((value, i) => value !== cached!.source[i])) cached = { source, config: parseConfig(env) };
   return cached.config;
 }

@@ -17,8 +17,11 @@ export const PATHS = {
   /** Where WeChat's web authorizations come back (an Official Account's, a Website App's). */
   wechatCallback: '/wechat/callback',
   deviceVerification: '/device',
-  /** The admin API (docs/protocol.md protocol §10), behind ADMIN_TOKEN. */
+  /** The person's own account, from the mini program: what they approved (`/revoke` one), and `/delete`. */
+  account: '/wechat/account',
+  /** The admin API (docs/protocol.md "Operating"), behind ADMIN_TOKEN. */
   adminUsers: '/admin/users',
+  adminAudit: '/admin/audit',
 } as const;
 
 /** The page of a pending login, and the path its cookie is scoped to. */

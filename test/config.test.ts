@@ -38,6 +38,7 @@ describe('configuration (src/config.ts)', () => {
         ['two webhooks with one URL', [HOOK, HOOK], /duplicate url/],
       ] as const
     ).map(([name, hooks, message]): [string, Partial<Env>, RegExp] => [name, { WEBHOOKS: typeof hooks === 'string' ? hooks : JSON.stringify(hooks) }, message]),
+    ...['0', '-1', '2.5', 'forever', '3651'].map((bad): [string, Partial<Env>, RegExp] => [`AUDIT_RETENTION_DAYS=${bad}`, { AUDIT_RETENTION_DAYS: bad }, /AUDIT_RETENTION_DAYS/]),
   ])('refuses %s, loudly', (_, override, message) => {
     expect(() => parseConfig(withEnv(override))).toThrow(message);
   });
@@ -58,6 +59,12 @@ describe('configuration (src/config.ts)', () => {
     const local = { ...HOOK, url: 'http://127.0.0.1:9999/hook', events: ['login.succeeded', 'user.deleted', 'login.succeeded'] };
     expect(parseConfig(withEnv({ WEBHOOKS: JSON.stringify([HOOK, local]) })).webhooks).toEqual([HOOK, { ...local, events: ['login.succeeded', 'user.deleted'] }]);
     for (const unset of [undefined, '']) expect(parseConfig(withEnv({ WEBHOOKS: unset })).webhooks).toEqual([]);
+  });
+
+  it('keeps audit log entries 180 days unless told otherwise', () => {
+    for (const unset of [undefined, '']) expect(parseConfig(withEnv({ AUDIT_RETENTION_DAYS: unset })).ttl.audit).toBe(180 * 86400);
+    expect(parseConfig(withEnv({ AUDIT_RETENTION_DAYS: '30' })).ttl.audit).toBe(30 * 86400);
+    expect(getConfig(withEnv({ AUDIT_RETENTION_DAYS: '7' })).ttl.audit).toBe(7 * 86400);
   });
 
   it('keeps the issuer without a trailing slash', () => {

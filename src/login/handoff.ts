@@ -13,6 +13,7 @@ import { isUniqueViolation } from '../store/db';
 import { resolveUser } from '../store/identities';
 import { getPendingLogin } from '../store/pending-logins';
 import { readJson } from '../web/request';
+import { announceBinding } from './life-cycle';
 import { LOGIN_ID } from './pending';
 import { chooseWeChatApp, isWeChatCode, loginMiniProgram } from './wechat-apps';
 
@@ -81,20 +82,29 @@ export const handoff = new Hono<AppEnv>()
   if (!isWeChatCode(body.code)) throw invalidGrant('the WeChat code is invalid');
   if (body.phoneCode !== undefined && !isWeChatCode(body.phoneCode)) throw invalidGrant('the WeChat phone code is invalid');
   let approval;
+  let binding;
   if (body.deny) {
     // Who said no is recorded; nobody is bound, and a phone code is not spent.
     const login = await context.wechat().miniProgramLogin(app, body.code, {});
     approval = { loginId: body.login, approved: false, userId: null, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
   } else {
     const login = await context.wechat().miniProgramLogin(app, body.code, { phoneCode: body.phoneCode });
-    const user = await resolveUser(db, login, now);
-    approval = { loginId: body.login, approved: true, userId: user.id, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
+    const resolved = await resolveUser(db, login, now, client.clientId);
+    binding = resolved.binding;
+    approval = { loginId: body.login, approved: true, userId: resolved.user.id, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
   }
   try {
-    await insertApproval(db, approval);
+    await insertApproval(db, approval, {
+      event: approval.approved ? 'login.approved' : 'login.denied',
+      actor: 'user',
+      userId: approval.userId,
+      clientId: client.clientId,
+      detail: { door: 'miniprogram', appid: app.appid },
+    });
   } catch (error) {
     if (isUniqueViolation(error)) throw usedLogin();
     throw error;
   }
+  if (approval.userId) announceBinding(context, { userId: approval.userId, clientId: client.clientId, appid: app.appid, door: 'miniprogram' }, binding);
   return c.json({ status: approval.approved ? 'approved' : 'denied', client_name: client.metadata.client_name ?? null });
 });

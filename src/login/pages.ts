@@ -16,6 +16,7 @@ import { pickLocale } from '../ui/i18n';
 import { LoginPage } from '../ui/login-page';
 import { redirectWith } from '../web/authorization-response';
 import { errorPage, renderPage } from '../web/pages';
+import { announceLogin, doorOf, loginAudit } from './life-cycle';
 import { pendingFor } from './pending';
 import { clearBrowserCookie, currentSession, sessionAfterApproval, sessionEnded } from './session';
 import { withConsent } from './session-use';
@@ -89,13 +90,15 @@ export const loginPages = new Hono<AppEnv>()
       amr: who.amr.join(' '),
       consents: withConsent(current?.session, subject.id, login.clientId, login.scopes),
     });
+    const facts = { userId: subject.id, clientId: login.clientId, appid: subject.wechat.appid, door: doorOf(context.config, subject.wechat.appid) };
     try {
       // One approval, one way back: the session and the right to a code are written together, once.
-      await context.db.batch([claimStatement(context.db, `login:${login.id}`, null, context.now), ...session.statements]);
+      await context.db.batch([claimStatement(context.db, `login:${login.id}`, null, context.now), ...session.statements, loginAudit(context, facts)]);
     } catch (error) {
       if (isUniqueViolation(error)) return errorPage(c, 'login_already_used', 'this login was already completed', 409);
       throw error;
     }
+    announceLogin(context, facts);
     session.setCookie();
     // Another person's session in this browser has ended: the clients it logged in to are told.
     if (current && current.session.userId !== subject.id) await sessionEnded(context, current.session);

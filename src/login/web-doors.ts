@@ -19,6 +19,7 @@ import { getWebAuthorization, putWebAuthorization } from '../store/web-authoriza
 import { errorPage } from '../web/pages';
 import { webAuthorizationUrl, type WebScope } from '../wechat';
 import { stateCookie } from './cookies';
+import { announceBinding } from './life-cycle';
 import { pendingFor } from './pending';
 import { isWeChatCode, loginApp } from './wechat-apps';
 
@@ -96,6 +97,7 @@ export const webCallback = new Hono<AppEnv>().get('/', async (c) => {
   if (!app) return errorPage(c, 'server_error', 'the WeChat app of this sign-in is no longer configured', 500);
 
   let approval;
+  let binding;
   if (code === undefined) {
     // WeChat's way of saying the person refused: the state, and no code.
     approval = { loginId, approved: false, userId: null, wechatAppid: null, wechatOpenid: null, authTime: now };
@@ -106,14 +108,22 @@ export const webCallback = new Hono<AppEnv>().get('/', async (c) => {
     if (authorization.scope === 'snsapi_base' && !(await isKnownWeChatAccount(db, identity))) {
       return c.redirect(`${loginPath(loginId)}/wechat/officialaccount?profile`, 302);
     }
-    const user = await resolveUser(db, identity, now);
-    approval = { loginId, approved: true, userId: user.id, wechatAppid: identity.appid, wechatOpenid: identity.openid, authTime: now };
+    const resolved = await resolveUser(db, identity, now, pending.clientId);
+    binding = resolved.binding;
+    approval = { loginId, approved: true, userId: resolved.user.id, wechatAppid: identity.appid, wechatOpenid: identity.openid, authTime: now };
   }
   try {
-    await insertApproval(db, approval);
+    await insertApproval(db, approval, {
+      event: approval.approved ? 'login.approved' : 'login.denied',
+      actor: 'user',
+      userId: approval.userId,
+      clientId: pending.clientId,
+      detail: { door: app.kind, appid: app.appid },
+    });
   } catch (error) {
     if (isUniqueViolation(error)) return errorPage(c, 'login_already_used', 'this login was already answered', 409);
     throw error;
   }
+  if (approval.userId) announceBinding(context, { userId: approval.userId, clientId: pending.clientId, appid: app.appid, door: app.kind }, binding);
   return c.redirect(`${loginPath(loginId)}/continue`, 303);
 });

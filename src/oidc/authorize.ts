@@ -8,6 +8,7 @@ import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { OAuthError } from '../errors';
 import { startBrowserLogin } from '../login/pending';
+import { loginAudit } from '../login/life-cycle';
 import { currentSession, sessionSid } from '../login/session';
 import { sessionAnswer } from '../login/session-use';
 import { loginPath } from '../paths';
@@ -41,6 +42,8 @@ async function authorize(c: AppContext) {
     const { session, subject } = current!;
     const who = { subject, authTime: session.authTime, amr: session.amr.split(' '), sid: await sessionSid(session.idHash) };
     const code = await issueAuthorizationCode(context, request, who);
+    // Nothing else is written here: the audit entry goes after the response, not before it.
+    context.defer(loginAudit(context, { userId: subject.id, clientId: request.clientId, appid: session.wechatAppid, door: 'session' }).run());
     return back({ code, state: request.state });
   }
   if (request.prompt.has('none')) {

@@ -1,6 +1,7 @@
 /** The mini program's answers to pending logins (docs/protocol.md §5), at most one per login id. */
 import { eq } from 'drizzle-orm';
 import type { Subject } from '../types';
+import { auditStatement, type AuditEntry } from './audit';
 import type { Db } from './db';
 import { loginApprovals, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';
@@ -22,7 +23,10 @@ export async function findApproval(db: Db, loginId: string): Promise<{ approval:
   return { approval: row.approval, subject };
 }
 
-/** Fails with a unique violation when the login was already answered. */
-export async function insertApproval(db: Db, approval: Approval): Promise<void> {
-  await db.insert(loginApprovals).values(approval);
+/**
+ * Fails with a unique violation when the login was already answered. `audit`
+ * records the answer in the same batch (src/store/audit.ts).
+ */
+export async function insertApproval(db: Db, approval: Approval, audit: AuditEntry): Promise<void> {
+  await db.batch([db.insert(loginApprovals).values(approval), auditStatement(db, audit, approval.authTime)]);
 }

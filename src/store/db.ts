@@ -18,3 +18,9 @@ export function isUniqueViolation(error: unknown): boolean {
   for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) messages.push(cause.message);
   return messages.some((message) => /UNIQUE constraint failed|PRIMARY KEY/i.test(message));
 }
+
+/** True when D1 refused a write for a FOREIGN KEY constraint: what it refers to is gone (a deleted user). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) if (/FOREIGN KEY constraint failed/i.test(cause.message)) return true;
+  return false;
+}

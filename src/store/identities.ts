@@ -11,6 +11,7 @@ import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { planBinding, type Known, type KnownUser } from '../identity/binding';
 import type { WeChatIdentity } from '../wechat';
 import { randomId } from '../crypto';
+import { auditStatement } from './audit';
 import { isUniqueViolation, type Db } from './db';
 import { users, wechatIdentities, wechatUnionids } from './schema';
 
@@ -88,8 +89,25 @@ export async function isKnownWeChatAccount(db: Db, login: WeChatIdentity): Promi
 
 const ATTEMPTS = 3;
 
-/** The user this WeChat login is, created or bound as the rules say. */
-export async function resolveUser(db: Db, login: WeChatIdentity, now: number): Promise<KnownUser> {
+/** How a login's WeChat account became the user's, when this login made it so: a new user, or a link to one. */
+export type Binding = { event: 'user.created' } | { event: 'user.linked'; how: 'unionid' | 'phone' };
+
+export interface Resolved {
+  user: KnownUser;
+  binding?: Binding;
+}
+
+function bindingOf(plan: ReturnType<typeof planBinding>): Binding | undefined {
+  if (plan.createUser) return { event: 'user.created' };
+  if (plan.createIdentity) return { event: 'user.linked', how: plan.linkedByPhone ? 'phone' : 'unionid' };
+  return undefined;
+}
+
+/**
+ * The user this WeChat login is, created or bound as the rules say. A new
+ * binding is recorded in the audit log in the same batch, for `clientId`.
+ */
+export async function resolveUser(db: Db, login: WeChatIdentity, now: number, clientId: string): Promise<Resolved> {
   for (let attempt = 1; ; attempt++) {
     const plan = planBinding(login, await readKnown(db, login), randomId(16));
     const { user } = plan;
@@ -123,10 +141,20 @@ export async function resolveUser(db: Db, login: WeChatIdentity, now: number): P
           .where(and(eq(wechatIdentities.appid, login.appid), eq(wechatIdentities.openid, login.openid))),
       );
     }
-    if (writes.length === 0) return user;
+    if (writes.length === 0) return { user };
+    const binding = bindingOf(plan);
+    const audit = binding && [
+      auditStatement(
+        db,
+        binding.event === 'user.created'
+          ? { event: binding.event, actor: 'user', userId: user.id, clientId, detail: { appid: login.appid } }
+          : { event: binding.event, actor: 'user', userId: user.id, clientId, detail: { appid: login.appid, how: binding.how } },
+        now,
+      ),
+    ];
     try {
-      await db.batch(writes as [(typeof writes)[number], ...typeof writes]);
-      return user;
+      await db.batch([...writes, ...(audit ?? [])] as [(typeof writes)[number], ...typeof writes]);
+      return { user, binding };
     } catch (error) {
       // Another login of the same person committed first: read again and join it. Or another
       // WeChat account took the user this login was to be linked to by phone: read again, and

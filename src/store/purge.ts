@@ -12,7 +12,7 @@ import { and, eq, inArray, like, lt, notExists, or, sql, type SQL } from 'drizzl
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Config } from '../config';
 import type { Db } from './db';
-import { deviceCodes, grants, loginApprovals, refreshTokens, revokedAccessTokens, sessions, singleUses } from './schema';
+import { auditLog, deviceCodes, grants, loginApprovals, refreshTokens, revokedAccessTokens, sessions, singleUses } from './schema';
 
 /**
  * Seconds kept beyond what each rule's argument needs: the times compared
@@ -36,13 +36,21 @@ export interface PurgeBounds {
 
 /**
  * At most 1000 rows per table per round and 5 rounds per run: 5000 rows a
- * table, 35,000 in all. A run is at most 5 round trips of 7 statements (35,
+ * table, 40,000 in all. A run is at most 5 round trips of 8 statements (40,
  * inside even the Free plan's 50 D1 queries per invocation, however a batch
  * is counted), and a round holds the database for one short transaction.
  */
 const PURGE_BOUNDS: PurgeBounds = { batch: 1000, rounds: 5 };
 
-export type PurgeTable = 'login_approvals' | 'device_codes' | 'single_uses' | 'sessions' | 'refresh_tokens' | 'grants' | 'revoked_access_tokens';
+export type PurgeTable =
+  | 'login_approvals'
+  | 'device_codes'
+  | 'single_uses'
+  | 'sessions'
+  | 'refresh_tokens'
+  | 'grants'
+  | 'revoked_access_tokens'
+  | 'audit_log';
 
 export interface PurgeReport {
   /** Rows deleted per table in this run. */
@@ -75,6 +83,8 @@ export function purgeCutoffs(ttl: Config['ttl'], now: number) {
      * the grant; the last access token issued lives ttl.accessToken more.
      */
     grant: past - ttl.accessToken,
+    /** audit_log.at: the retention operators chose (AUDIT_RETENTION_DAYS). */
+    audit: now - ttl.audit,
   };
 }
 
@@ -107,8 +117,7 @@ const spentGrant = (cutoff: number) => or(lt(grants.revokedAt, cutoff), lt(grant
 /**
  * One statement per table, in the order the batch runs them: an answer
  * before the device code whose user code names it, refresh tokens before
- * their grant (the foreign key). Audit entries, when they exist, get their
- * retention rule here.
+ * their grant (the foreign key).
  */
 export function purgeStatements(db: Db, cutoffs: PurgeCutoffs, limit: number): [PurgeTable, ReturnType<typeof bounded>][] {
   const used = Object.entries(SINGLE_USE_KINDS) as [keyof typeof SINGLE_USE_KINDS, string][];
@@ -165,6 +174,8 @@ export function purgeStatements(db: Db, cutoffs: PurgeCutoffs, limit: number): [
     ],
     // RFC 7009: a revoked access token must stay refused until its exp, then it is refused as expired.
     ['revoked_access_tokens', bounded(db, revokedAccessTokens, lt(revokedAccessTokens.expiresAt, cutoffs.expiry), limit)],
+    // Nothing reads an entry to decide anything: it goes when the retention says.
+    ['audit_log', bounded(db, auditLog, lt(auditLog.at, cutoffs.audit), limit)],
   ];
 }
 
@@ -172,7 +183,7 @@ export function purgeStatements(db: Db, cutoffs: PurgeCutoffs, limit: number): [
 export async function purge(db: Db, ttl: Config['ttl'], now: number, bounds: PurgeBounds = PURGE_BOUNDS): Promise<PurgeReport> {
   const statements = purgeStatements(db, purgeCutoffs(ttl, now), bounds.batch);
   const [first, ...rest] = statements.map(([, statement]) => statement);
-  const deleted = { login_approvals: 0, device_codes: 0, single_uses: 0, sessions: 0, refresh_tokens: 0, grants: 0, revoked_access_tokens: 0 };
+  const deleted = { login_approvals: 0, device_codes: 0, single_uses: 0, sessions: 0, refresh_tokens: 0, grants: 0, revoked_access_tokens: 0, audit_log: 0 };
   let rounds = 0;
   let full = true;
   while (full && rounds < bounds.rounds) {

@@ -32,16 +32,26 @@ export const wechatIdentities = sqliteTable(
       .references(() => users.id),
     createdAt: integer('created_at').notNull(),
   },
-  (table) => [primaryKey({ columns: [table.appid, table.openid] }), index('wechat_identities_user').on(table.userId)],
+  (table) => [
+    primaryKey({ columns: [table.appid, table.openid] }),
+    index('wechat_identities_user').on(table.userId),
+    // The admin API finds a person by an openid alone, whichever app it is of.
+    index('wechat_identities_openid').on(table.openid),
+  ],
 );
 
 /** A unionid is one person across the apps of one Open Platform account: one row, one user. */
-export const wechatUnionids = sqliteTable('wechat_unionids', {
-  unionid: text('unionid').primaryKey(),
-  userId: text('user_id')
-    .notNull()
-    .references(() => users.id),
-});
+export const wechatUnionids = sqliteTable(
+  'wechat_unionids',
+  {
+    unionid: text('unionid').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+  },
+  // A user's unionids: the phone binding's "claimed" check, and a user's deletion.
+  (table) => [index('wechat_unionids_user').on(table.userId)],
+);
 
 /** Registered clients (RFC 7591). The secret is kept only as a SHA-256 hash. */
 export const clients = sqliteTable('clients', {
@@ -147,7 +157,13 @@ export const loginApprovals = sqliteTable(
     /** When the login was answered: while its pending login waited, so at most that login's lifetime after it started. */
     authTime: integer('auth_time').notNull(),
   },
-  (table) => [index('login_approvals_auth_time').on(table.authTime)],
+  (table) => [
+    index('login_approvals_auth_time').on(table.authTime),
+    // A person's deletion finds their answers by the openids they answered with, and
+    // deleting the user row checks the foreign key of user_id.
+    index('login_approvals_openid').on(table.wechatOpenid).where(sql`${table.wechatOpenid} IS NOT NULL`),
+    index('login_approvals_user').on(table.userId),
+  ],
 );
 
 /** RFC 8628 device authorizations, by SHA-256 of the device_code; polling state lives here. */

@@ -2,19 +2,30 @@
  * Issuing from something that works once (an authorization code, a device
  * code): the grant is written in the same transaction as the thing's
  * single-use row, so concurrent redemptions cannot both commit; a later
- * one revokes what the first was issued (RFC 6749 §4.1.2).
+ * one revokes what the first was issued (RFC 6749 §4.1.2). `alongside`
+ * statements (an audit entry) are written in the same transaction.
  */
+import type { BatchItem } from 'drizzle-orm/batch';
 import { invalidGrant } from '../errors';
-import { isUniqueViolation } from '../store/db';
+import { isForeignKeyViolation, isUniqueViolation } from '../store/db';
 import { revokeGrant } from '../store/grants';
 import { claimStatement, grantOfUse } from '../store/single-use';
 import type { Client } from '../types';
 import { issueForNewGrant, type Authentication, type IssueContext, type TokenResponse } from './issue';
 
-export async function issueOnce(context: IssueContext, client: Client, auth: Authentication, key: string, what: string): Promise<TokenResponse> {
+export async function issueOnce(
+  context: IssueContext,
+  client: Client,
+  auth: Authentication,
+  key: string,
+  what: string,
+  alongside: BatchItem<'sqlite'>[] = [],
+): Promise<TokenResponse> {
   try {
-    return await issueForNewGrant(context, client, auth, (grantId) => [claimStatement(context.db, key, grantId, context.now)]);
+    return await issueForNewGrant(context, client, auth, (grantId) => [claimStatement(context.db, key, grantId, context.now), ...alongside]);
   } catch (error) {
+    // The person was deleted after the code was issued: nobody is left to issue to.
+    if (isForeignKeyViolation(error)) throw invalidGrant(`the ${what} was issued to a user who no longer exists`);
     if (!isUniqueViolation(error)) throw error;
     const grantId = await grantOfUse(context.db, key);
     if (grantId) await revokeGrant(context.db, grantId, context.now);

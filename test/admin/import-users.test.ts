@@ -1,5 +1,5 @@
 /**
- * `POST /admin/users` (docs/protocol.md protocol §10): importing
+ * `POST /admin/users` (docs/protocol.md §11): importing
  * users who existed before the bridge. Only the admin token gets in (RFC 6750),
  * every bad body is refused whole, and one number makes one user, concurrently too.
  */

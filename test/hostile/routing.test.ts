@@ -30,12 +30,18 @@ const ROUTES: Record<string, readonly string[]> = {
   '/login/LOGIN/open': ['GET'],
   '/login/LOGIN/continue': ['GET'],
   '/wechat/handoff': ['POST'],
+  '/wechat/account': ['POST'],
+  '/wechat/account/revoke': ['POST'],
+  '/wechat/account/delete': ['POST'],
   '/device_authorization': ['POST'],
   '/device': ['GET'],
   '/logout': ['GET', 'POST'],
   '/logout/confirm': ['POST'],
   '/sandbox/wechat/codes': ['POST'],
-  '/admin/users': ['POST'],
+  '/admin/users': ['GET', 'POST'],
+  '/admin/users/SUB': ['DELETE'],
+  '/admin/users/SUB/revoke': ['POST'],
+  '/admin/audit': ['GET'],
 };
 /** CORS preflights (OPTIONS) are answered on the endpoints browsers call across origins. */
 const CORS = new Set(['/.well-known/openid-configuration', '/jwks', '/token', '/userinfo', '/device_authorization']);
@@ -57,7 +63,7 @@ describe('hostile input: methods and paths', () => {
             const allowed = ROUTES[template]!;
             if (allowed.includes(method) || (method === 'HEAD' && allowed.includes('GET'))) return;
             if (method === 'OPTIONS' && CORS.has(template)) return;
-            const path = template.replace('LOGIN', world.victimLoginId);
+            const path = template.replace('LOGIN', world.victimLoginId).replace('SUB', 'nobody');
             const headers: Record<string, string> = contentType ? { 'Content-Type': contentType } : {};
             const withBody = method !== 'GET' && method !== 'HEAD' && body !== '';
             const { response, unchanged } = await sendWatched(path, { method, headers, body: withBody ? body : undefined });

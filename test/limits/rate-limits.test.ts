@@ -166,6 +166,25 @@ describe('WeChat code exchanges: per address', () => {
       expect((await handoff(freshAddress(), { login: loginId, code: minted.code, appid: minted.appid })).status).toBe(200);
     }));
 
+  it("the person's account endpoints count with the handoff: past the limit 429, nothing written and WeChat not called", () =>
+    inOneWindow(async () => {
+      const address = freshAddress();
+      const account = (path: string, body: Record<string, unknown>) =>
+        call(`/wechat/account${path}`, { method: 'POST', headers: from(address, { 'Content-Type': 'application/json' }), body: JSON.stringify(body) });
+      const calls = await callsFrom(PATHS.jscode);
+      const paths = ['', '/delete', ''];
+      const statuses = await burst(LIMITS.wechat, (i) => account(paths[i % 3]!, { code: `garbage${i}`, appid: 'wx0000000000mini01' }), 10);
+      expect(new Set(statuses)).toEqual(new Set([400]));
+      expect(await calls()).toEqual({ [PATHS.jscode]: LIMITS.wechat });
+
+      const before = await state();
+      const minted = await mint({ kind: 'miniprogram' });
+      for (const path of ['', '/revoke', '/delete']) await expectRateLimited(await account(path, { code: minted.code, appid: minted.appid, client_id: 'c' }), 'json');
+      expect((await handoff(address, { login: 'x', code: minted.code })).status).toBe(429);
+      expect(await calls()).toEqual({ [PATHS.jscode]: LIMITS.wechat });
+      expect(await state()).toEqual(before);
+    }));
+
   it("the web login's callback and doors count with the handoff", () =>
     inOneWindow(async () => {
       const { browser, loginId } = await browserLogin(await webClient());

@@ -92,6 +92,11 @@ const seed = {
     await sql('INSERT INTO login_approvals (login_id, approved, auth_time) VALUES (?, 0, ?)', loginId, authTime).run();
     return loginId;
   },
+  audit: async (at: number) => {
+    const event = uniqueId('test.');
+    await sql("INSERT INTO audit_log (at, event, actor) VALUES (?, ?, 'bridge')", at, event).run();
+    return event;
+  },
   singleUse: async (prefix: string, usedAt: number) => {
     const key = uniqueId(prefix);
     await sql('INSERT INTO single_uses (key, used_at) VALUES (?, ?)', key, usedAt).run();
@@ -125,6 +130,7 @@ describe('retention, row by row (docs/storage.md "Retention")', () => {
       await add("a completed login's marker past the login's lifetime", 'single_uses', 'key', seed.singleUse('login:', past - ttl.pendingLogin - shift), kept);
       await add('a grant revoked an access token lifetime ago', 'grants', 'id', seed.grant(far, past - ttl.accessToken - shift), kept);
       await add('a grant expired an access token lifetime ago', 'grants', 'id', seed.grant(past - ttl.accessToken - shift), kept);
+      await add('an audit entry past AUDIT_RETENTION_DAYS', 'audit_log', 'event', seed.audit(at - ttl.audit - shift), kept);
     }
     await add('a live session', 'sessions', 'id_hash', seed.session(far), true);
     await add('a live revoked access token', 'revoked_access_tokens', 'jti', seed.revokedAccessToken(far), true);
@@ -171,7 +177,7 @@ describe('retention, row by row (docs/storage.md "Retention")', () => {
 });
 
 describe('bounded batches', () => {
-  const tables = ['sessions', 'revoked_access_tokens', 'device_codes', 'login_approvals', 'single_uses', 'grants', 'refresh_tokens'] as const;
+  const tables = ['sessions', 'revoked_access_tokens', 'device_codes', 'login_approvals', 'single_uses', 'grants', 'refresh_tokens', 'audit_log'] as const;
 
   /** Seven rows past retention in every table (the refresh tokens under one live grant), and their count. */
   async function seedBacklog(at: number, liveGrant: string) {
@@ -184,6 +190,7 @@ describe('bounded batches', () => {
       await seed.singleUse('code:', old);
       await seed.grant(old);
       await seed.refreshToken(liveGrant, old);
+      await seed.audit(at - ttl.audit - 1);
     }
   }
 

@@ -1,4 +1,4 @@
-/** The admin API as an operator calls it, through SELF (docs/protocol.md protocol §10). */
+/** The admin API as an operator calls it, through SELF (docs/protocol.md §11). */
 import { call } from './oidc';
 
 /** The ADMIN_TOKEN binding of the test pool (vitest.config.ts). */
@@ -25,3 +25,8 @@ export async function importUser(phone: string, name?: string): Promise<string> 
 
 /** A mainland mobile number in E.164 that no other test uses. */
 export const uniquePhone = () => `+86139${Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) => byte % 10).join('')}`;
+
+/** Any admin API request, as the admin unless `headers` say otherwise ('' leaves one out). */
+export function adminCall(method: string, path: string, headers: Record<string, string> = {}) {
+  return call(path, { method, headers: withoutEmpty({ Authorization: `Bearer ${ADMIN_TOKEN}`, ...headers }) });
+}

@@ -18,7 +18,7 @@ const HTTPS_ISSUER = 'https://id.example.com';
 const HSTS = 'max-age=63072000; includeSubDomains';
 const httpsEnv: Env = { ...env, ISSUER: HTTPS_ISSUER };
 const app = createApp({ wechatTransport: sandboxTransport, wechatWebOrigin: (issuer) => `${issuer}${SANDBOX_PATH}` });
-// With an execution context, as the runtime gives one: work after the response (a logout's back-channel notices) needs it.
+// Each request with an ExecutionContext, as the runtime gives one: work deferred past the response (a login's audit entry, a logout's back-channel notices) needs it.
 const send = (path: string, init: RequestInit = {}) => Promise.resolve(app.request(`${HTTPS_ISSUER}${path}`, init, httpsEnv, createExecutionContext()));
 
 /** The Set-Cookie lines of a response, by cookie name. */

@@ -45,4 +45,4 @@ function approvalView(handoff, login) {
   };
 }
 
-module.exports = { approvalView };
+module.exports = { approvalView, SCOPE_WORDS, HTTPS };

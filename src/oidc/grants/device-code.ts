@@ -7,6 +7,7 @@ import type { Bridge } from '../../context';
 import { sha256 } from '../../crypto';
 import { invalidGrant, invalidRequest, OAuthError } from '../../errors';
 import { pollDeviceCode, pollTooSoon, SLOW_DOWN_STEP } from '../../store/device-codes';
+import { announceLogin, doorOf, loginAudit } from '../../login/life-cycle';
 import { issueOnce } from '../../tokens/issue-once';
 import type { Client, Scope } from '../../types';
 
@@ -24,5 +25,9 @@ export async function deviceCodeGrant(bridge: Bridge, client: Client, params: Ma
   if (pollTooSoon(device, bridge.now)) throw new OAuthError('slow_down', `poll at most every ${device.interval + SLOW_DOWN_STEP} seconds`);
   if (!approval || !subject) throw new OAuthError('authorization_pending', 'waiting for the user to approve in WeChat');
   const scopes = device.scope.split(' ') as Scope[];
-  return issueOnce(bridge, client, { subject, scopes, authTime: approval.authTime, amr: ['wechat'] }, `device:${hash}`, 'device_code');
+  const facts = { userId: subject.id, clientId: client.clientId, appid: subject.wechat.appid, door: doorOf(bridge.config, subject.wechat.appid) };
+  const auth = { subject, scopes, authTime: approval.authTime, amr: ['wechat'] };
+  const tokens = await issueOnce(bridge, client, auth, `device:${hash}`, 'device_code', [loginAudit(bridge, facts)]);
+  announceLogin(bridge, facts);
+  return tokens;
 }

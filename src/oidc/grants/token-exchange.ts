@@ -7,6 +7,7 @@
 import type { WeChatKind } from '../../config';
 import type { Bridge } from '../../context';
 import { invalidGrant, invalidRequest } from '../../errors';
+import { announceLogin, loginAudit } from '../../login/life-cycle';
 import { chooseWeChatApp, isWeChatCode } from '../../login/wechat-apps';
 import { resolveUser } from '../../store/identities';
 import { issueForNewGrant } from '../../tokens/issue';
@@ -43,13 +44,20 @@ export async function tokenExchangeGrant(bridge: Bridge, client: Client, params:
     kind === 'app'
       ? await wechat.appLogin(app, subjectToken, { profile: scopes.includes('profile') })
       : await wechat.miniProgramLogin(app, subjectToken, { phoneCode });
-  const user = await resolveUser(bridge.db, login, bridge.now);
+  const { user, binding } = await resolveUser(bridge.db, login, bridge.now, client.clientId);
 
-  const tokens = await issueForNewGrant(bridge, client, {
-    subject: { ...user, wechat: { appid: login.appid, openid: login.openid, unionid: login.unionid ?? null } },
-    scopes,
-    authTime: bridge.now,
-    amr: ['wechat'],
-  });
+  const facts = { userId: user.id, clientId: client.clientId, appid: login.appid, door: kind };
+  const tokens = await issueForNewGrant(
+    bridge,
+    client,
+    {
+      subject: { ...user, wechat: { appid: login.appid, openid: login.openid, unionid: login.unionid ?? null } },
+      scopes,
+      authTime: bridge.now,
+      amr: ['wechat'],
+    },
+    () => [loginAudit(bridge, facts)],
+  );
+  announceLogin(bridge, facts, binding);
   return { ...tokens, issued_token_type: ACCESS_TOKEN_TYPE };
 }

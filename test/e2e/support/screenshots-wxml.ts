@@ -117,6 +117,8 @@ function renderElement(node: Extract<Node, { tag: string }>, scope: Data): strin
     if (name.startsWith('wx:') || BEHAVIOUR.test(name)) continue;
     const value = bind(raw, scope);
     if (name === 'class' || name === 'id') attributes += ` ${name}="${escape(asText(value))}"`;
+    // Custom data (e.currentTarget.dataset in a handler) shows nothing, but is kept for the page to read.
+    else if (name.startsWith('data-')) attributes += ` ${name}="${escape(asText(value))}"`;
     else if (name === 'style') attributes += ` style="${escape(rpx(asText(value)))}"`;
     else if (name === 'hidden') attributes += value ? ' hidden' : '';
     else if (!(LOOKS[node.tag] ?? []).includes(name)) throw new Error(`WXML: <${node.tag} ${name}> is not an attribute this renderer knows`);
