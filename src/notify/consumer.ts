@@ -11,9 +11,9 @@
 import { getConfig, type Config, type Env } from '../config';
 import { keysAt } from '../context';
 import { logSummary } from '../errors';
+import { auditStatement, type AuditEntry } from '../store/audit';
 import { findClient } from '../store/clients';
 import { database, type Db } from '../store/db';
-import { auditLog } from '../store/schema';
 import { logoutToken } from './logout-token';
 import type { Delivery, LifeEvent, RelyingPartyLogout } from './outbox';
 import { subscribersOf, webhookBody, webhookHeaders, webhookId } from './webhooks';
@@ -135,13 +135,14 @@ async function post(kind: 'logout' | 'webhook', url: string, headers: Record<str
 
 /** Final failures, one audit row each: the kind and the receiver's origin, never a secret nor a body. */
 async function recordFailures(consumer: Consumer, messages: readonly Message<unknown>[]): Promise<void> {
-  const rows = await Promise.all(messages.map((message) => failureRow(consumer, message.body as QueuedDelivery)));
-  if (rows.length > 0) await consumer.db.insert(auditLog).values(rows);
+  const entries = await Promise.all(messages.map((message) => failureEntry(consumer, message.body as QueuedDelivery)));
+  const [first, ...rest] = entries.map((entry) => auditStatement(consumer.db, entry, consumer.now));
+  if (first) await consumer.db.batch([first, ...rest]);
   for (const message of messages) message.ack();
 }
 
-async function failureRow(consumer: Consumer, delivery: QueuedDelivery): Promise<typeof auditLog.$inferInsert> {
-  const row = { at: consumer.now, event: 'delivery.failed', actor: 'bridge' };
+async function failureEntry(consumer: Consumer, delivery: QueuedDelivery): Promise<AuditEntry> {
+  const row = { event: 'delivery.failed', actor: 'bridge' } as const;
   switch (delivery?.kind) {
     case 'webhook':
       return { ...row, detail: { kind: 'webhook', origin: new URL(delivery.url).origin, type: delivery.type } };

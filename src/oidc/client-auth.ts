@@ -60,7 +60,7 @@ export async function authenticateClient(
 }
 
 /** RFC 6749 §5.2: 401 with a WWW-Authenticate challenge for the Basic scheme. */
-function invalidClient(description: string, issuer: string): OAuthError {
+export function invalidClient(description: string, issuer: string): OAuthError {
   return new OAuthError('invalid_client', description, 401, { 'WWW-Authenticate': `Basic realm="${issuer}"` });
 }
 

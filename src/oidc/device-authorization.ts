@@ -11,10 +11,10 @@ import { unauthorizedClient } from '../errors';
 import { startDeviceLogin } from '../login/pending';
 import { newUserCode } from '../login/user-codes';
 import { PATHS } from '../paths';
-import { isUniqueViolation } from '../store/db';
+import { isForeignKeyViolation, isUniqueViolation } from '../store/db';
 import { insertDeviceCode } from '../store/device-codes';
 import { GRANT_TYPES } from '../types';
-import { clientRequest } from './client-auth';
+import { clientRequest, invalidClient } from './client-auth';
 import { requestedScopes } from './scopes';
 
 export const deviceAuthorization = new Hono<AppEnv>().post('/', async (c) => {
@@ -37,6 +37,8 @@ export const deviceAuthorization = new Hono<AppEnv>().post('/', async (c) => {
       await insertDeviceCode(db, { codeHash, userCode: candidate, clientId: client.clientId, scope: scopes.join(' '), interval, lastPolledAt: null, expiresAt });
       userCode = candidate;
     } catch (error) {
+      // Removed a moment ago (RFC 7592 §2.3), by a request this isolate's client cache has not seen.
+      if (isForeignKeyViolation(error)) throw invalidClient('the client no longer exists', config.issuer);
       // A live user code was drawn twice: draw again.
       if (attempt >= 3 || !isUniqueViolation(error)) throw error;
     }

@@ -23,7 +23,8 @@ export type AuditEvent =
   | { event: 'user.imported'; detail?: undefined }
   | { event: 'user.deleted'; detail: { grants: number } }
   | { event: 'user.revoked'; detail: { grants: number; sessions: number } }
-  | { event: 'client.revoked'; detail: { grants: number } };
+  | { event: 'client.revoked'; detail: { grants: number } }
+  | { event: 'delivery.failed'; detail: { kind: 'webhook' | 'logout' | 'event' | 'unknown'; origin?: string; type?: string } };
 
 export type AuditEntry = AuditEvent & {
   actor: AuditActor;

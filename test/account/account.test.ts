@@ -89,7 +89,7 @@ describe('POST /wechat/account/revoke: withdrawing one application', () => {
     expect((await (await accountCall('', person)).json<{ clients: { client_id: string }[] }>()).clients.map((client) => client.client_id)).toEqual([native.client_id]);
 
     const logouts = sent().flatMap((delivery) => (delivery.kind === 'logout' ? [delivery.logout] : []));
-    expect(logouts).toEqual([{ clientId: web.client_id, userId: sub }]);
+    expect(logouts).toEqual([{ clientId: web.client_id, userId: sub, sid: expect.any(String) }]);
     expect((await auditOf(sub)).find((entry) => entry.event === 'client.revoked')).toEqual({ event: 'client.revoked', actor: 'user', client_id: web.client_id, detail: { grants: 1 } });
   });
 

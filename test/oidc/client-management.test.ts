@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { burst, expectRateLimited, freshAddress, from, inOneWindow, LIMITS } from '../limits/support';
-import { call, claimsOf, ISSUER, login, postForm, register, uniqueId, type RegisteredClient } from '../support/oidc';
+import { call, claimsOf, exchange, TOKEN_EXCHANGE, ISSUER, login, mint, MINIPROGRAM_CODE, postForm, register, uniqueId, type RegisteredClient } from '../support/oidc';
 
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -222,5 +222,25 @@ describe('RFC 7592 §2.3: deleting the client', () => {
     expect((await manage(client, { method: 'DELETE' })).status).toBe(401);
     // Other clients are untouched.
     expect((await manage(other)).status).toBe(200);
+  });
+
+  it('a client removed by another isolate, still cached by this one, gets invalid_client and leaves nothing behind', async () => {
+    const client = await registerManaged({ redirect_uris: [], grant_types: [TOKEN_EXCHANGE, DEVICE_CODE], application_type: 'native', token_endpoint_auth_method: 'none' });
+    // This isolate reads the client once, and keeps it for a minute.
+    await login(client, { kind: 'miniprogram', openid: uniqueId('o_cached_') });
+    // Another isolate's DELETE: the rows go, this isolate's cache does not hear of it.
+    await env.DB.batch([
+      env.DB.prepare('DELETE FROM refresh_tokens WHERE grant_id IN (SELECT id FROM grants WHERE client_id = ?)').bind(client.client_id),
+      env.DB.prepare('DELETE FROM grants WHERE client_id = ?').bind(client.client_id),
+      env.DB.prepare('DELETE FROM clients WHERE client_id = ?').bind(client.client_id),
+    ]);
+    const minted = await mint({ kind: 'miniprogram', openid: uniqueId('o_cached_') });
+    const exchanged = await exchange(client, minted.code, MINIPROGRAM_CODE, { wechat_appid: minted.appid });
+    expect(exchanged.status).toBe(401);
+    expect(await exchanged.json()).toMatchObject({ error: 'invalid_client' });
+    const device = await postForm('/device_authorization', client, { scope: 'openid' });
+    expect(device.status).toBe(401);
+    expect(await device.json()).toMatchObject({ error: 'invalid_client' });
+    expect(await holdings(client.client_id)).toEqual({ grants: 0, refresh_tokens: 0, device_codes: 0, clients: 0 });
   });
 });

@@ -3,6 +3,7 @@
  * "Pairwise subjects") wherever a `sub` leaves the bridge: ID tokens, access
  * tokens (RFC 9068), userinfo, introspection (RFC 7662), by every grant.
  */
+import { createExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -106,7 +107,7 @@ describe('OpenID Connect Core §8.1: which clients share a sub', () => {
           method: 'POST',
           headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}` },
           body: new URLSearchParams(body),
-        }, rotatedEnv),
+        }, rotatedEnv, createExecutionContext()),
       );
 
     const refreshed = await (await send('/token', { grant_type: 'refresh_token', refresh_token: before.refresh_token! })).json<TokenSet>();

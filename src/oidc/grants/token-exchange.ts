@@ -9,9 +9,11 @@ import type { Bridge } from '../../context';
 import { invalidGrant, invalidRequest } from '../../errors';
 import { announceLogin, loginAudit } from '../../login/life-cycle';
 import { chooseWeChatApp, isWeChatCode } from '../../login/wechat-apps';
+import { isForeignKeyViolation } from '../../store/db';
 import { resolveUser } from '../../store/identities';
 import { issueForNewGrant } from '../../tokens/issue';
 import type { Client } from '../../types';
+import { invalidClient } from '../client-auth';
 import { requestedScopes } from '../scopes';
 
 export const SUBJECT_TOKEN_TYPES: Record<string, WeChatKind> = {
@@ -57,7 +59,11 @@ export async function tokenExchangeGrant(bridge: Bridge, client: Client, params:
       amr: ['wechat'],
     },
     () => [loginAudit(bridge, facts)],
-  );
+  ).catch((error: unknown) => {
+    // Removed a moment ago (RFC 7592 §2.3), by a request this isolate's client cache has not seen: nothing to issue to.
+    if (isForeignKeyViolation(error)) throw invalidClient('the client no longer exists', bridge.config.issuer);
+    throw error;
+  });
   announceLogin(bridge, facts, binding);
   return { ...tokens, issued_token_type: ACCESS_TOKEN_TYPE };
 }
