@@ -63,7 +63,7 @@ describe('npm start (docs/protocol.md §1)', { timeout: 600_000 }, () => {
     try {
       const text = readFileSync(provider.devVarsPath, 'utf8');
       expect(text.startsWith('REGISTRATION_TOKEN=my-own-token\n')).toBe(true);
-      expect(Object.keys(parseEnv(text)).sort()).toEqual(['ADMIN_TOKEN', 'REGISTRATION_TOKEN', 'SIGNING_KEYS', 'WECHAT_APPS']);
+      expect(Object.keys(parseEnv(text)).sort()).toEqual(['ADMIN_TOKEN', 'PAIRWISE_SECRET', 'REGISTRATION_TOKEN', 'SIGNING_KEYS', 'WECHAT_APPS']);
       expect(provider.registrationToken).toBe('my-own-token');
 
       // The running provider uses the developer's token, not the default one.
