@@ -43,8 +43,10 @@ export async function currentSession(c: AppContext, bridge: Bridge) {
  * once they are written.
  */
 export async function sessionAfterApproval(c: AppContext, bridge: Bridge, previous: Session | undefined, fields: Omit<Session, 'idHash' | 'expiresAt'>) {
-  const ttl = bridge.config.ttl.session;
-  const renewed = { ...fields, expiresAt: bridge.now + ttl };
+  // One day from the approval (docs/security.md "Sessions"), however long the browser took to come back.
+  const expiresAt = fields.authTime + bridge.config.ttl.session;
+  const ttl = Math.max(0, expiresAt - bridge.now);
+  const renewed = { ...fields, expiresAt };
   const kept = previous && previous.userId === fields.userId ? sessionCookieValue(c, bridge) : undefined;
   if (previous && kept) {
     return {
