@@ -68,6 +68,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     killAllNow();
     snapshot?.remove();
+    prepared?.remove();
     process.exit(130);
   });
 }

@@ -40,9 +40,9 @@ async function miniflareModule(projectDir) {
 }
 
 /**
- * Bundles src/dev.ts and prepares state: secrets (scripts/dev-vars.mjs, as `npm start`
- * writes them) and a migrated local D1. Built once; every Miniflare instance started
- * from it (measured, cold starts) shares the bundle, each gets its own state copy or the shared one.
+ * Bundles src/dev.ts once and writes the secrets (scripts/dev-vars.mjs, as `npm start`
+ * writes them); every Miniflare instance of a run (the measured one, the cold starts)
+ * starts from this bundle, on a state directory from newState().
  */
 export async function prepareDirect(projectDir = root) {
   const dir = mkdtempSync(join(tmpdir(), 'wechat-oidc-direct-'));
@@ -105,6 +105,15 @@ export async function startDirect(prepared, state, { migrate = false, projectDir
       await db.batch(statements.map((text) => db.prepare(text)));
     }
   }
+  // If the bench dies without dispose() (its watchdog, a signal), the workerd must not outlive it.
+  const kill = () => {
+    try {
+      process.kill(workerd.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  };
+  process.on('exit', kill);
   let stopped;
   return {
     issuer,
@@ -112,6 +121,7 @@ export async function startDirect(prepared, state, { migrate = false, projectDir
     readyMs,
     registrationToken: prepared.vars.REGISTRATION_TOKEN ?? '',
     wechatApps: JSON.parse(prepared.vars.WECHAT_APPS ?? '[]'),
-    stop: () => (stopped ??= mf.dispose()),
+    stop: () =>
+      (stopped ??= mf.dispose().finally(() => process.off('exit', kill))),
   };
 }
