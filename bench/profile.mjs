@@ -10,7 +10,7 @@
 // bench/results/profile.json. Profiling slows the worker: read the shares, not the milliseconds.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BridgeSide } from './lib/flows.mjs';
+import { BridgeSide, TOKEN_EXCHANGE } from './lib/flows.mjs';
 import { DevTools, profileOperations, workerInspectorUrl } from './lib/inspector.mjs';
 import { killAllNow, processTree, root, snapshotProject, startBridge } from './lib/servers.mjs';
 
@@ -27,7 +27,7 @@ let server;
 let exitCode = 0;
 try {
   server = await startBridge({ projectDir: snapshot.dir });
-  const bridge = await BridgeSide.create(server);
+  const bridge = await BridgeSide.create(server, { grantTypes: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE] });
   const http = bridge.http(1);
   const identity = { openid: 'oprofile0', unionid: 'uprofile0' };
   let tokens = await bridge.login(http, identity);
@@ -36,6 +36,7 @@ try {
     await bridge.discovery(http);
     await bridge.userinfo(http, tokens);
     tokens = await bridge.refresh(http, tokens);
+    await bridge.appLogin(http, identity);
   }
   const proxy = processTree(server.pid).find((p) => p.role === 'workerd-proxy');
   const url = proxy && (await workerInspectorUrl(proxy.pid));
@@ -48,6 +49,7 @@ try {
       jwks: () => bridge.jwks(http),
       userinfo: () => bridge.userinfo(http, tokens),
       refresh: async () => void (tokens = await bridge.refresh(http, tokens)),
+      exchange: async () => void (await bridge.appLogin(http, identity)),
       login: async () => void (tokens = await bridge.login(http, identity)),
     },
     runs,

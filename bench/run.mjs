@@ -1,39 +1,48 @@
 #!/usr/bin/env node
-// npm run bench: the bridge (as `npm start` runs it: wrangler dev, real workerd, local D1 and
-// KV, fresh temporary state) against node-oidc-provider 9 (bench/peer/server.mjs), same load,
-// loopback only, bounded in requests and in time. See docs/performance.md.
+// npm run bench: the bridge two ways (as `npm start` runs it: wrangler dev, real workerd, local
+// D1 and KV, fresh temporary state; and production-shaped: the same worker bundled and served
+// by Miniflare's API directly, one workerd, bench/lib/miniflare.mjs) against node-oidc-provider 9
+// (bench/peer/server.mjs) two ways (its in-memory adapter; Redis, bench/peer/redis-adapter.mjs),
+// same load, loopback only, bounded in requests and in time. See docs/performance.md.
 //
 // Environment (all optional):
 //   BENCH_SCALE            multiplies every request count (default 1; 0.2 for a quick look)
 //   BENCH_CONCURRENCY      comma-separated concurrency levels (default "1,16")
-//   BENCH_PHASE_SECONDS    time cap of one measured phase (default 10)
-//   BENCH_TIMEOUT_SECONDS  hard cap of the whole run; everything is killed after it (default 180)
+//   BENCH_PHASE_SECONDS    time cap of one measured phase (default 4)
+//   BENCH_TIMEOUT_SECONDS  hard cap of the whole run; everything is killed after it (default 300)
 //   BENCH_OUT              output directory (default bench/results)
 //   BENCH_IN_PLACE         1: run the bridge from the working tree instead of a snapshot of it
 //   BENCH_CENSUS           0: skip the count of D1 calls per operation (through the inspector)
-//   BENCH_HARNESS          0: skip the comparison with the worker called without wrangler's proxy
+//   BENCH_HARNESS          1: also call wrangler dev's worker on its own socket, past the proxy
+//   BENCH_COLD             number of cold starts (fresh Miniflare instances) to time (default 3)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { measureBundle } from './lib/bundle.mjs';
 import { Http } from './lib/http.mjs';
 import { bindingCensus, DevTools, listeningPorts, workerInspectorUrl } from './lib/inspector.mjs';
-import { BridgeSide, PeerSide } from './lib/flows.mjs';
+import { BridgeSide, PeerSide, TOKEN_EXCHANGE } from './lib/flows.mjs';
+import { prepareDirect, startDirect } from './lib/miniflare.mjs';
 import { round, runPhase, summarize } from './lib/load.mjs';
-import { cpuByRole, cpuMs, diffRoles, killAllNow, processTree, root, snapshotProject, startBridge, startPeer } from './lib/servers.mjs';
+import { cpuByRole, cpuMs, diffRoles, killAllNow, processTree, root, snapshotProject, startBridge, startPeer, startRedis } from './lib/servers.mjs';
 import { chartSvg } from './lib/svg.mjs';
 
 const scale = Number(process.env.BENCH_SCALE || 1);
 const concurrencies = (process.env.BENCH_CONCURRENCY || '1,16').split(',').map(Number);
-const phaseMs = Number(process.env.BENCH_PHASE_SECONDS || 10) * 1000;
-const timeoutMs = Number(process.env.BENCH_TIMEOUT_SECONDS || 180) * 1000;
+const phaseMs = Number(process.env.BENCH_PHASE_SECONDS || 4) * 1000;
+const timeoutMs = Number(process.env.BENCH_TIMEOUT_SECONDS || 300) * 1000;
+const coldStarts = Number(process.env.BENCH_COLD ?? 3);
 const outDir = resolve(process.env.BENCH_OUT || join(root, 'bench/results'));
 
 /** Operations per measured phase (each side, each concurrency), before BENCH_SCALE. */
-const COUNTS = { discovery: 1000, jwks: 1000, userinfo: 800, refresh: 400, login: 150 };
-const OPS = ['discovery', 'jwks', 'userinfo', 'refresh', 'login'];
+const COUNTS = { userinfo: 600, refresh: 300, exchange: 150, login: 100 };
+/** exchange: a native app's login, token exchange (bridge: sandbox mint + POST /token; peer: mint + its RFC 8693 grant). login: the browser's code flow. */
+const OPS = ['userinfo', 'refresh', 'exchange', 'login'];
+/** The four servers: the bridge through wrangler dev and through Miniflare alone; the peer in memory and on Redis. */
+const SIDES = ['bridge', 'direct', 'peer', 'peerRedis'];
+const LABELS = { bridge: 'bridge (wrangler dev)', direct: 'bridge (Miniflare direct)', peer: 'oidc-provider (memory)', peerRedis: 'oidc-provider (Redis)' };
 /** HTTP requests in one operation, per side (a login is several). */
-const REQUESTS_PER_OP = { bridge: { login: 6 }, peer: { login: 5 } };
+const REQUESTS_PER_OP = { bridge: { login: 6, exchange: 2 }, direct: { login: 6, exchange: 2 }, peer: { login: 5, exchange: 2 }, peerRedis: { login: 5, exchange: 2 } };
 const count = (op) => Math.max(20, Math.round(COUNTS[op] * scale));
 
 const started = Date.now();
@@ -42,20 +51,24 @@ const log = (...args) => console.log(`[${((Date.now() - started) / 1000).toFixed
 const servers = [];
 const snapshot = process.env.BENCH_IN_PLACE === '1' ? undefined : snapshotProject();
 const projectDir = snapshot?.dir ?? root;
+let prepared;
 async function shutdown() {
   await Promise.allSettled(servers.map((server) => server.stop()));
   snapshot?.remove();
+  prepared?.remove();
 }
 const watchdog = setTimeout(() => {
   console.error(`bench: the run exceeded BENCH_TIMEOUT_SECONDS (${timeoutMs / 1000} s); killing everything`);
   killAllNow();
   snapshot?.remove();
+  prepared?.remove();
   process.exit(124);
 }, timeoutMs);
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     killAllNow();
     snapshot?.remove();
+    prepared?.remove();
     process.exit(130);
   });
 }
@@ -74,19 +87,40 @@ async function main() {
   const bundle = await measureBundle(projectDir);
   log(`bundle: ${(bundle.bytes / 1024).toFixed(1)} KiB, gzip ${(bundle.gzipBytes / 1024).toFixed(1)} KiB (minified: gzip ${(bundle.minified.gzipBytes / 1024).toFixed(1)} KiB)`);
 
-  log('starting the bridge (scripts/start.mjs) and node-oidc-provider');
+  log('starting the bridge (scripts/start.mjs), the bridge on Miniflare, redis-server and node-oidc-provider (memory, Redis)');
   const t0 = Date.now();
-  const [bridgeServer, peerServer] = await Promise.all([
-    startBridge({ projectDir }).then((server) => (servers.push(server), { server, ms: Date.now() - t0 })),
-    startPeer().then((server) => (servers.push(server), { server, ms: Date.now() - t0 })),
+  const timed = (promise) => promise.then((server) => (servers.push(server), { server, ms: Date.now() - t0 }));
+  const redis = await timed(startRedis());
+  prepared = await prepareDirect(projectDir);
+  const directState = prepared.newState();
+  const [bridgeServer, directServer, peerServer, peerRedisServer] = await Promise.all([
+    timed(startBridge({ projectDir })),
+    timed(startDirect(prepared, directState, { migrate: true, projectDir })),
+    timed(startPeer()),
+    timed(startPeer({ redisUrl: redis.server.url })),
   ]);
-  log(`bridge ${bridgeServer.server.issuer} (pid ${bridgeServer.server.pid}, ${bridgeServer.ms} ms); peer ${peerServer.server.issuer} (pid ${peerServer.server.pid}, ${peerServer.ms} ms)`);
+  for (const [name, started] of Object.entries({ bridge: bridgeServer, direct: directServer, peer: peerServer, peerRedis: peerRedisServer })) {
+    log(`${LABELS[name]} ${started.server.issuer} (pid ${started.server.pid}, ${started.ms} ms)`);
+  }
 
-  const sides = [await BridgeSide.create(bridgeServer.server), await PeerSide.create(peerServer.server)];
-  const serverOf = { bridge: bridgeServer.server, peer: peerServer.server };
+  const grantTypes = ['authorization_code', 'refresh_token', TOKEN_EXCHANGE];
+  const sides = [
+    await BridgeSide.create(bridgeServer.server, { grantTypes }),
+    await BridgeSide.create(directServer.server, { grantTypes }),
+    await PeerSide.create(peerServer.server),
+    await PeerSide.create(peerRedisServer.server),
+  ];
+  sides.forEach((side, i) => (side.name = SIDES[i]));
+  /** The processes whose CPU is the server's: the whole tree of each, the peer on Redis with redis-server's. */
+  const processesOf = {
+    bridge: () => processTree(bridgeServer.server.pid),
+    direct: () => [{ pid: directServer.server.pid, role: 'workerd (Miniflare)' }],
+    peer: () => processTree(peerServer.server.pid),
+    peerRedis: () => [...processTree(peerRedisServer.server.pid), { pid: redis.server.pid, role: 'redis-server' }],
+  };
   const maxC = Math.max(...concurrencies);
   /** The token set each worker of each side holds (refresh tokens rotate: each worker owns its chain). */
-  const tokens = { bridge: [], peer: [] };
+  const tokens = Object.fromEntries(SIDES.map((name) => [name, []]));
   const identity = (w) => ({ openid: `obench${w}`, unionid: `ubench${w}` });
 
   // Warm-up, not measured: first requests (isolate start, key import, JIT), first logins of
@@ -102,6 +136,7 @@ async function main() {
     const firstLogin = Number(process.hrtime.bigint() - t2) / 1e6;
     cold[side.name] = { firstDiscoveryMs: round(firstDiscovery), firstLoginMs: round(firstLogin) };
     await runPhase({ concurrency: maxC, count: maxC, maxMs: 30_000, op: async (w) => void (tokens[side.name][w] = await side.login(http, identity(w))) });
+    await runPhase({ concurrency: maxC, count: maxC * 2, maxMs: 20_000, op: async (w) => void (await side.appLogin(http, identity(w))) });
     for (const op of ['discovery', 'jwks', 'userinfo', 'refresh']) {
       await runPhase({
         concurrency: maxC,
@@ -116,7 +151,7 @@ async function main() {
     }
     http.close();
   }
-  log(`warm: bridge first discovery ${cold.bridge.firstDiscoveryMs} ms, first login ${cold.bridge.firstLoginMs} ms; peer ${cold.peer.firstDiscoveryMs} / ${cold.peer.firstLoginMs} ms`);
+  log(`warm: first discovery / first login (ms): ${SIDES.map((name) => `${name} ${cold[name].firstDiscoveryMs} / ${cold[name].firstLoginMs}`).join('; ')}`);
 
   // Before the measured phases, not during them: D1 calls per operation, seen through the
   // worker's inspector. (Early on purpose: wrangler's inspector proxy queues every Network
@@ -138,6 +173,8 @@ async function main() {
             jwks: () => bridge.jwks(http),
             userinfo: () => bridge.userinfo(http, tokens.bridge[0]),
             refresh: async () => void (tokens.bridge[0] = await bridge.refresh(http, tokens.bridge[0])),
+            exchange: async () => void (await bridge.appLogin(http, identity(0))),
+            'exchange (new user)': async () => void (await bridge.appLogin(http, {})),
             login: async () => void (tokens.bridge[0] = await bridge.login(http, identity(0))),
             'login (new user)': async () => void (tokens.bridge[0] = await bridge.login(http, {})),
           },
@@ -155,7 +192,7 @@ async function main() {
   // The dev harness: the same worker called on its own workerd socket, without wrangler's
   // proxy in front, to tell the worker's cost from the cost of `wrangler dev` around it.
   let harness;
-  if (process.env.BENCH_HARNESS !== '0') {
+  if (process.env.BENCH_HARNESS === '1') {
     try {
       harness = await measureHarness(bridgeServer.server, sides[0], tokens.bridge, identity);
     } catch (error) {
@@ -168,13 +205,15 @@ async function main() {
     for (const concurrency of concurrencies) {
       const row = { op, concurrency };
       for (const side of sides) {
-        const server = serverOf[side.name];
         const http = side.http(concurrency);
         const mine = tokens[side.name];
         const operation = async (w) => {
           switch (op) {
             case 'login':
               mine[w] = await side.login(http, identity(w));
+              return;
+            case 'exchange':
+              await side.appLogin(http, identity(w));
               return;
             case 'userinfo':
               await side.userinfo(http, mine[w]);
@@ -192,7 +231,7 @@ async function main() {
               await side[op](http);
           }
         };
-        const tree = processTree(server.pid);
+        const tree = processesOf[side.name]();
         const load = loadavg()[0];
         const cpuBefore = cpuByRole(tree);
         const clientBefore = process.cpuUsage();
@@ -201,7 +240,7 @@ async function main() {
         const cpu = diffRoles(cpuByRole(tree), cpuBefore);
         const http5xx = http.fiveHundreds();
         const pidsBefore = tree.map((p) => p.pid).join(',');
-        const processesChanged = processTree(server.pid).map((p) => p.pid).join(',') !== pidsBefore;
+        const processesChanged = processesOf[side.name]().map((p) => p.pid).join(',') !== pidsBefore;
         http.close();
         const summary = summarize(phase);
         const ops = Math.max(1, summary.ok + summary.errors);
@@ -223,20 +262,60 @@ async function main() {
         if (processesChanged) log(`warning: the ${side.name}'s processes changed during this phase (a reload?): its CPU figures are wrong`);
         log(`${op.padEnd(9)} c=${String(concurrency).padEnd(2)} ${side.name.padEnd(6)} ${String(s.rps).padStart(8)} op/s  p50 ${String(s.p50).padStart(7)} ms  p99 ${String(s.p99).padStart(7)} ms  cpu ${String(s.cpuMsPerOp).padStart(7)} ms/op${s.errors ? `  ERRORS ${s.errors}: ${s.firstErrors[0]}` : ''}${s.truncated ? '  (time cap)' : ''}`);
       }
-      row.ratio = {
-        rps: round(row.bridge.rps / row.peer.rps, 3),
-        p50: round(row.bridge.p50 / row.peer.p50, 2),
-        p99: round(row.bridge.p99 / row.peer.p99, 2),
-        cpu: round(row.bridge.cpuMsPerOp / row.peer.cpuMsPerOp, 2),
-        workerCpu: round((row.bridge.cpuByRolePerOp['workerd-worker'] ?? 0) / row.peer.cpuMsPerOp, 2),
-      };
+      // Throughput and CPU per operation of each server against each peer (above 1: more throughput, more CPU).
+      const workerCpu = (name) => (name === 'bridge' ? row.bridge.cpuByRolePerOp['workerd-worker'] ?? 0 : row[name].cpuMsPerOp);
+      row.ratio = {};
+      for (const name of ['bridge', 'direct']) {
+        for (const peer of ['peer', 'peerRedis']) {
+          row.ratio[`${name}/${peer}`] = {
+            rps: round(row[name].rps / row[peer].rps, 3),
+            p50: round(row[name].p50 / row[peer].p50, 2),
+            cpu: round(row[name].cpuMsPerOp / row[peer].cpuMsPerOp, 2),
+            workerCpu: round(workerCpu(name) / row[peer].cpuMsPerOp, 2),
+          };
+        }
+      }
       results.push(row);
     }
   }
 
-  const failures = { bridge: 0, peer: 0, bridge5xx: 0, peer5xx: 0 };
+  // Cold starts: the measured Miniflare instance stopped, fresh ones (a new workerd, a new
+  // isolate) on the same state, each timed from the constructor to its first answers.
+  const coldStart = [];
+  if (coldStarts > 0) {
+    await directServer.server.stop();
+    for (let i = 0; i < coldStarts; i += 1) {
+      const fresh = await startDirect(prepared, directState, { projectDir });
+      try {
+        const readyCpuMs = cpuMs(fresh.pid);
+        const http = new Http(fresh.issuer, 1);
+        const timedCpu = async (fn) => {
+          const cpu0 = cpuMs(fresh.pid);
+          const t = process.hrtime.bigint();
+          await fn();
+          return { ms: round(Number(process.hrtime.bigint() - t) / 1e6), cpuMs: round(cpuMs(fresh.pid) - cpu0, 0) };
+        };
+        const firstRequest = await timedCpu(async () => {
+          const response = await http.get('/.well-known/openid-configuration');
+          if (response.status !== 200) throw new Error(`cold start: discovery answered ${response.status}`);
+        });
+        const secondRequest = await timedCpu(async () => void (await http.get('/.well-known/openid-configuration')));
+        const side = await BridgeSide.create(fresh, { grantTypes });
+        const firstExchange = await timedCpu(() => side.appLogin(http, identity(0)));
+        const secondExchange = await timedCpu(() => side.appLogin(http, identity(0)));
+        http.close();
+        coldStart.push({ readyMs: round(fresh.readyMs, 0), readyCpuMs: round(readyCpuMs, 0), firstRequest, secondRequest, firstExchange, secondExchange });
+      } finally {
+        await fresh.stop();
+      }
+    }
+    const c = coldStart.at(-1);
+    log(`cold start (Miniflare, last of ${coldStarts}): workerd ready ${c.readyMs} ms (${c.readyCpuMs} ms CPU); first request ${c.firstRequest.ms} ms (${c.firstRequest.cpuMs} ms CPU), second ${c.secondRequest.ms} ms; first token exchange ${c.firstExchange.ms} ms (${c.firstExchange.cpuMs} ms CPU), second ${c.secondExchange.ms} ms`);
+  }
+
+  const failures = Object.fromEntries(SIDES.flatMap((name) => [[name, 0], [`${name}5xx`, 0]]));
   for (const row of results) {
-    for (const name of ['bridge', 'peer']) {
+    for (const name of SIDES) {
       failures[name] += row[name].errors;
       failures[`${name}5xx`] += row[name].http5xx;
     }
@@ -255,14 +334,17 @@ async function main() {
     },
     settings: { scale, concurrencies, phaseSeconds: phaseMs / 1000, counts: Object.fromEntries(OPS.map((op) => [op, count(op)])) },
     notes: [
-      'One operation = one HTTP request, except login: a complete code flow with PKCE (bridge 6 requests incl. the sandbox mint, peer 5).',
-      'cpuMsPerOp: utime+stime from /proc/<pid>/stat of every process of the server (bridge: wrangler node, two workerd, esbuild, start script; peer: one node process) over the phase, divided by operations.',
-      'ratio = bridge / peer (rps below 1 and latency/cpu above 1 mean the bridge is slower).',
+      'Sides: bridge = wrangler dev (npm start); direct = the same worker on Miniflare alone (one workerd); peer = node-oidc-provider 9, in-memory adapter; peerRedis = node-oidc-provider 9 on redis-server through an ioredis adapter.',
+      'One operation = one HTTP request, except exchange (a native app login: code mint + token exchange, 2 requests) and login (a complete code flow with PKCE: bridge 6 requests incl. the sandbox mint, peer 5).',
+      'cpuMsPerOp: utime+stime from /proc/<pid>/stat over the phase, divided by operations: bridge every process of wrangler dev; direct the Miniflare workerd only (worker, D1, KV, queues); peer one node process; peerRedis node + redis-server.',
+      'ratio[a/b]: a / b (rps below 1 and p50/cpu above 1 mean a is slower or costlier); workerCpu counts only the workerd that runs the worker on the wrangler dev path.',
+      'The machine has 2 cores shared with other work (other sessions ran tests at the same time): compare the rows of one run, not runs.',
     ],
     bundle,
     d1CallsPerOperation: census,
     devHarness: harness,
-    startup: { bridgeMs: bridgeServer.ms, peerMs: peerServer.ms, cold },
+    startup: { bridgeMs: bridgeServer.ms, directMs: directServer.ms, peerMs: peerServer.ms, peerRedisMs: peerRedisServer.ms, cold },
+    coldStart,
     errors: failures,
     results,
   };
@@ -273,7 +355,9 @@ async function main() {
     join(outDir, 'latest.svg'),
     chartSvg({
       rows: results,
-      title: 'WeChat OIDC bridge (wrangler dev, local D1/KV) vs node-oidc-provider 9',
+      sides: SIDES,
+      labels: LABELS,
+      title: 'WeChat OIDC bridge (wrangler dev; Miniflare direct) vs node-oidc-provider 9 (memory; Redis)',
       subtitle: `${report.generatedAt.slice(0, 16).replace('T', ' ')} UTC · ${report.machine.cpus} cores · Node ${process.version} · loopback, keep-alive · bundle gzip ${(bundle.gzipBytes / 1024).toFixed(1)} KiB`,
     }),
   );
@@ -335,37 +419,33 @@ async function directPort(pid, issuer) {
 }
 
 function printTable(report) {
-  const header = ['operation', 'c', 'bridge op/s', 'peer op/s', 'ratio', 'bridge p50', 'peer p50', 'ratio', 'bridge p99', 'peer p99', 'ratio', 'bridge cpu', 'worker cpu', 'peer cpu', 'ratio', 'ratio(worker)'];
-  const lines = report.results.map((row) => [
-    row.op,
-    row.concurrency,
-    row.bridge.rps,
-    row.peer.rps,
-    row.ratio.rps,
-    row.bridge.p50,
-    row.peer.p50,
-    row.ratio.p50,
-    row.bridge.p99,
-    row.peer.p99,
-    row.ratio.p99,
-    row.bridge.cpuMsPerOp,
-    row.bridge.cpuByRolePerOp['workerd-worker'] ?? 0,
-    row.peer.cpuMsPerOp,
-    row.ratio.cpu,
-    row.ratio.workerCpu,
-  ].map(String));
+  const header = ['operation', 'c', ...SIDES.flatMap((name) => [`${name} op/s`, 'p50', 'cpu/op']), 'direct/peerRedis rps', 'cpu'];
+  const lines = report.results.map((row) =>
+    [
+      row.op,
+      row.concurrency,
+      ...SIDES.flatMap((name) => [row[name].rps, row[name].p50, row[name].cpuMsPerOp]),
+      row.ratio['direct/peerRedis'].rps,
+      row.ratio['direct/peerRedis'].cpu,
+    ].map(String),
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log('');
-  console.log('Latency in ms; cpu = ms of server CPU time per operation (bridge: every process of wrangler dev;');
-  console.log('worker cpu: only the workerd that runs the worker, D1 and KV); ratio = bridge / peer.');
+  console.log(`Sides: ${SIDES.map((name) => `${name} = ${LABELS[name]}`).join('; ')}.`);
+  console.log('Latency in ms; cpu/op = ms of server CPU per operation (bridge: every process of wrangler dev; direct: its one workerd; peerRedis: node + redis-server).');
   console.log(fmt(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const line of lines) console.log(fmt(line));
   console.log('');
-  console.log('Bridge CPU per operation by process (ms):');
+  console.log('wrangler dev CPU per operation by process (ms):');
   for (const row of report.results) {
     const roles = Object.entries(row.bridge.cpuByRolePerOp).map(([role, v]) => `${role} ${v}`).join(', ');
+    console.log(`  ${row.op.padEnd(9)} c=${String(row.concurrency).padEnd(2)} ${roles}`);
+  }
+  console.log('oidc-provider on Redis CPU per operation by process (ms):');
+  for (const row of report.results) {
+    const roles = Object.entries(row.peerRedis.cpuByRolePerOp).map(([role, v]) => `${role} ${v}`).join(', ');
     console.log(`  ${row.op.padEnd(9)} c=${String(row.concurrency).padEnd(2)} ${roles}`);
   }
   if (report.d1CallsPerOperation) {
@@ -373,7 +453,7 @@ function printTable(report) {
     console.log('Bridge D1 calls per operation (subrequests the worker made, seen through its inspector; KV calls are not visible there):');
     for (const [op, c] of Object.entries(report.d1CallsPerOperation)) {
       const steps = Object.entries(c.steps).map(([step, n]) => `${step} ${n.D1 ?? 0}`).join(', ');
-      console.log(`  ${op.padEnd(16)} ${String(c.D1 ?? 0).padStart(4)}${op.startsWith('login') ? `   (${steps})` : ''}`);
+      console.log(`  ${op.padEnd(19)} ${String(c.D1 ?? 0).padStart(4)}   (${steps})`);
     }
   }
   if (report.devHarness) {
@@ -387,13 +467,13 @@ function printTable(report) {
   console.log('');
   console.log(`Deployable bundle (wrangler deploy --dry-run): ${(b.bytes / 1024).toFixed(1)} KiB, gzip ${(b.gzipBytes / 1024).toFixed(1)} KiB; minified gzip ${(b.minified.gzipBytes / 1024).toFixed(1)} KiB; wrangler: ${b.wranglerReported}`);
   console.log(`  largest parts: ${b.byPackage.slice(0, 6).map((p) => `${p.name} ${(p.bytes / 1024).toFixed(0)} KiB`).join(', ')}`);
-  console.log(`Failed operations: bridge ${report.errors.bridge}, peer ${report.errors.peer}; HTTP 5xx: bridge ${report.errors.bridge5xx}, peer ${report.errors.peer5xx}`);
+  console.log(`Failed operations: ${SIDES.map((name) => `${name} ${report.errors[name]}`).join(', ')}; HTTP 5xx: ${SIDES.map((name) => `${name} ${report.errors[`${name}5xx`]}`).join(', ')}`);
 }
 
 let exitCode = 0;
 try {
   const report = await main();
-  if (report.errors.bridge + report.errors.peer > 0) exitCode = 1;
+  if (SIDES.some((name) => report.errors[name] > 0)) exitCode = 1;
 } catch (error) {
   console.error(error?.stack ?? error);
   for (const server of servers) {

@@ -218,4 +218,21 @@ export class PeerSide extends Side {
     const resumed = expectStatus('resume', await http.get(finished.headers.location, { jar }), 303);
     return this.redeem(http, resumed.headers.location, verifier, state, nonce);
   }
+
+  /** The counterpart of the bridge's app login: a minted subject code traded at the token endpoint (RFC 8693). */
+  async appLogin(http, identity = {}) {
+    const minted = expectStatus('mint', await http.postJson('/bench/codes', { account: identity.openid ?? 'bench-user' }), 200).json();
+    const response = expectStatus(
+      'token exchange',
+      await http.postForm(
+        this.paths.token,
+        { grant_type: TOKEN_EXCHANGE, subject_token: minted.code, subject_token_type: 'urn:bench:token-type:app_code', scope: SCOPE },
+        { headers: { Authorization: this.auth } },
+      ),
+      200,
+    );
+    const tokens = response.json();
+    if (!tokens.id_token || !tokens.refresh_token) throw new Error('token exchange: the response lacks id_token or refresh_token');
+    return tokens;
+  }
 }

@@ -173,12 +173,55 @@ async function startBridgeOnce({ startupMs = 90_000, projectDir = root } = {}) {
   };
 }
 
-/** node-oidc-provider in its own process (bench/peer/server.mjs). */
-export async function startPeer({ startupMs = 30_000 } = {}) {
+/**
+ * Debian's redis-server on a free loopback port, in a throwaway directory (its default
+ * snapshotting stays on, as a production install has it), in its own process group.
+ * @returns {Promise<{url: string, pid: number, stop(): Promise<void>}>}
+ */
+export async function startRedis({ startupMs = 10_000 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'wechat-oidc-redis-'));
+  scratch.add(dir);
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '3600 1 300 100 60 10000', '--appendonly', 'no'], {
+    cwd: dir,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = child.pid;
+  live.add(pid);
+  let log = '';
+  child.stdout.on('data', (chunk) => (log += chunk));
+  child.stderr.on('data', (chunk) => (log += chunk));
+  let exited;
+  child.on('error', (error) => (exited = `failed: ${error.message} (apt-get install -y redis-server)`));
+  child.on('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
+  const deadline = Date.now() + startupMs;
+  while (!/Ready to accept connections/.test(log)) {
+    if (exited || Date.now() > deadline) {
+      await stopGroup(pid);
+      throw new Error(`redis-server ${exited ?? 'did not start'}\n${log}`);
+    }
+    await sleep(50);
+  }
+  let stopped;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    pid,
+    stop: () =>
+      (stopped ??= (async () => {
+        await stopGroup(pid);
+        rmSync(dir, { recursive: true, force: true });
+        scratch.delete(dir);
+      })()),
+  };
+}
+
+/** node-oidc-provider in its own process (bench/peer/server.mjs); on Redis when `redisUrl` is given. */
+export async function startPeer({ startupMs = 30_000, redisUrl } = {}) {
   const port = await freePort();
   const child = spawn(process.execPath, [join(root, 'bench/peer/server.mjs')], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), NODE_ENV: 'production' },
+    env: { ...process.env, PORT: String(port), NODE_ENV: 'production', ...(redisUrl ? { REDIS_URL: redisUrl } : {}) },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -279,6 +322,7 @@ function roleOf(pid, argv) {
   if (argv.some((arg) => arg.endsWith('bin/wrangler.js'))) return 'wrangler-launcher';
   if (argv.some((arg) => arg.endsWith('scripts/start.mjs'))) return 'start-script';
   if (argv.some((arg) => arg.endsWith('peer/server.mjs'))) return 'oidc-provider';
+  if (/redis-server/.test(exe)) return 'redis-server';
   return `other:${pid}`;
 }
 

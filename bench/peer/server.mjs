@@ -6,7 +6,8 @@
 // Configuration, kept as close to the bridge as the library allows:
 //   - issuer http://localhost:$PORT, listening on 127.0.0.1 only;
 //   - one RS256 key (2048 bits, as `npm run keys` makes for the bridge), generated at start;
-//   - the library's own in-memory adapter (no `adapter` option);
+//   - storage: the library's own in-memory adapter (no `adapter` option), or, with
+//     REDIS_URL set, Redis through bench/peer/redis-adapter.mjs (production-shaped);
 //   - one confidential client (client_secret_basic) for the code flow and refresh tokens;
 //   - refresh tokens rotate on every use (`rotateRefreshToken: () => true`), as the bridge's do;
 //   - findAccount returns a fixed account whose claims are the ones the bridge serves
@@ -16,10 +17,18 @@
 //     logs the account in, grants the requested scopes and finishes the interaction with
 //     provider.interactionFinished (devInteractions is off).
 //
+//   - a native app's login, the counterpart of the bridge's token exchange (docs/protocol.md
+//     §4): POST /bench/codes mints a one-time subject code for an account (the counterpart of
+//     the bridge's sandbox mint), and the token endpoint's RFC 8693 grant redeems it for an
+//     access token, a rotating refresh token and an ID token, through the library's own models
+//     (Grant, AccessToken, RefreshToken, IdToken) and the configured storage.
+//
 // It prints one JSON line `{"ready": true, ...}` on stdout when it is listening.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { errors } from 'oidc-provider';
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
+import { redisAdapter } from './redis-adapter.mjs';
 
 const port = Number(process.env.PORT || 0);
 const issuer = `http://localhost:${port}`;
@@ -28,7 +37,7 @@ const PEER_CLIENT = {
   client_id: 'bench-client',
   client_secret: 'bench-client-secret-0123456789abcdef',
   redirect_uris: ['https://rp.example/callback'],
-  grant_types: ['authorization_code', 'refresh_token'],
+  grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'],
   response_types: ['code'],
   token_endpoint_auth_method: 'client_secret_basic',
 };
@@ -36,7 +45,19 @@ const PEER_CLIENT = {
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: `peer-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' };
 
+async function findAccount(_ctx, id) {
+  return {
+    accountId: id,
+    async claims() {
+      return { sub: id, name: `Bench ${id}`, nickname: `bench-${id}`, picture: 'https://example.com/avatar.png' };
+    },
+  };
+}
+
+const adapter = process.env.REDIS_URL ? redisAdapter(process.env.REDIS_URL) : undefined;
+
 const provider = new Provider(issuer, {
+  ...(adapter ? { adapter } : {}),
   clients: [PEER_CLIENT],
   jwks: { keys: [jwk] },
   cookies: { keys: [randomBytes(32).toString('hex')] },
@@ -53,14 +74,7 @@ const provider = new Provider(issuer, {
   },
   pkce: { required: () => true },
   rotateRefreshToken: () => true,
-  async findAccount(_ctx, id) {
-    return {
-      accountId: id,
-      async claims() {
-        return { sub: id, name: `Bench ${id}`, nickname: `bench-${id}`, picture: 'https://example.com/avatar.png' };
-      },
-    };
-  },
+  findAccount,
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
   // Errors are part of what the benchmark counts; no HTML pages with stack traces.
   renderError(ctx, out) {
@@ -103,8 +117,68 @@ async function interaction(req, res, uid) {
   await provider.interactionFinished(req, res, { login: { accountId }, consent: { grantId } }, { mergeWithLastSubmission: false });
 }
 
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const SUBJECT_TOKEN_TYPE = 'urn:bench:token-type:app_code';
+/** One-time subject codes, in the same storage as everything else (60 s, deleted on use). */
+const SubjectCodes = adapter ?? MemoryCodes;
+const subjectCodes = new SubjectCodes('SubjectCode');
+
+function MemoryCodes() {
+  const codes = new Map();
+  return {
+    upsert: async (id, payload, expiresIn) => void codes.set(id, { ...payload, exp: Date.now() / 1000 + expiresIn }),
+    find: async (id) => {
+      const code = codes.get(id);
+      return code && code.exp > Date.now() / 1000 ? code : undefined;
+    },
+    destroy: async (id) => void codes.delete(id),
+  };
+}
+
+/** RFC 8693 §2.1: subject_token names the user; the response is the usual token set. */
+provider.registerGrantType(
+  TOKEN_EXCHANGE,
+  async (ctx) => {
+    const { params, client } = ctx.oidc;
+    if (params.subject_token_type !== SUBJECT_TOKEN_TYPE) throw new errors.InvalidRequest('unsupported subject_token_type');
+    const code = await subjectCodes.find(params.subject_token);
+    if (!code) throw new errors.InvalidGrant('subject_token is invalid, expired or used');
+    await subjectCodes.destroy(params.subject_token);
+    const scope = String(params.scope || 'openid');
+    const { accountId } = code;
+    const grant = new provider.Grant({ accountId, clientId: client.clientId });
+    grant.addOIDCScope(scope);
+    const grantId = await grant.save();
+    const at = new provider.AccessToken({ accountId, client, grantId, gty: 'token_exchange', scope });
+    const accessToken = await at.save();
+    const rt = new provider.RefreshToken({ accountId, client, grantId, gty: 'token_exchange', scope, rotations: 0 });
+    const refreshToken = await rt.save();
+    const account = await findAccount(ctx, accountId);
+    const idToken = new provider.IdToken(await account.claims('id_token', scope, {}, []), { ctx });
+    idToken.scope = scope;
+    const id_token = await idToken.issue({ use: 'idtoken' });
+    ctx.body = { access_token: accessToken, token_type: 'Bearer', expires_in: at.expiration, refresh_token: refreshToken, id_token, scope };
+  },
+  ['subject_token', 'subject_token_type', 'scope'],
+);
+
+/** The counterpart of the bridge's sandbox mint: a subject code for `account`. */
+async function mintCode(req, res) {
+  const { account } = JSON.parse((await readBody(req)) || '{}');
+  const code = randomBytes(24).toString('base64url');
+  await subjectCodes.upsert(code, { accountId: String(account || 'bench-user') }, 60);
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.end(JSON.stringify({ code }));
+}
+
 const callback = provider.callback();
 const server = createServer((req, res) => {
+  if (req.url === '/bench/codes' && req.method === 'POST') {
+    mintCode(req, res).catch((error) => {
+      res.writeHead(500).end(String(error?.message ?? error));
+    });
+    return;
+  }
   const match = /^\/interaction\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '');
   if (!match) return callback(req, res);
   interaction(req, res, match[1]).catch((error) => {
@@ -114,7 +188,7 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 60_000;
 server.listen(port, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ ready: true, issuer, pid: process.pid, client: PEER_CLIENT })}\n`);
+  process.stdout.write(`${JSON.stringify({ ready: true, issuer, pid: process.pid, client: PEER_CLIENT, storage: adapter ? 'redis' : 'memory' })}\n`);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.close(() => process.exit(0)).closeAllConnections());
