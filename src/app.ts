@@ -6,7 +6,8 @@
  * person's browser navigates to go out under a per-response CSP nonce, and
  * their errors are pages.
  */
-import { Hono, type ErrorHandler, type MiddlewareHandler } from 'hono';
+import type { ErrorHandler, MiddlewareHandler } from 'hono';
+import { Hono } from 'hono/tiny';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { csrf } from 'hono/csrf';

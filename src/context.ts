@@ -12,8 +12,6 @@ export interface AppVariables {
   wechatTransport: Transport;
   /** Where a browser finds WeChat's web authorization pages, for this issuer. */
   wechatWebOrigin: (issuer: string) => string;
-  /** Pages: the CSP nonce of this response, set by hono's secure-headers middleware. */
-  secureHeadersNonce?: string;
   /** Pages: where this page's form may lead besides the issuer (src/web/pages.ts). */
   formTargets?: string[];
   /** The development entry's addition to the login page (the sandbox's stand-in for the mini program). */

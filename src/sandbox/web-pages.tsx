@@ -8,7 +8,8 @@
  * development entry mounts them at SANDBOX_PATH, under the pages' headers,
  * which set the CSP nonce they render with.
  */
-import { type Context, Hono } from 'hono';
+import type { Context } from 'hono';
+import { Hono } from 'hono/tiny';
 import { getCookie, setCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
 import { type Env, getConfig, isLoopbackHost, type WeChatApp } from '../config';

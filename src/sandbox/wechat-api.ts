@@ -1,4 +1,5 @@
-import { type Context, Hono } from 'hono';
+import type { Context } from 'hono';
+import { Hono } from 'hono/tiny';
 import { type Env, getConfig, type WeChatApp } from '../config';
 import { answerWithFault, type SandboxFault, takeFault } from './faults';
 import { scenePng } from './png';

@@ -4,7 +4,10 @@
  * tokens (RFC 9068, `typ: at+jwt`), and the verification of its own access
  * tokens. Revocation is checked in D1 by the caller (src/store/grants.ts).
  */
-import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import { JWTExpired } from 'jose/errors';
+import { SignJWT } from 'jose/jwt/sign';
+import { jwtVerify } from 'jose/jwt/verify';
 import type { KeySet } from './keys';
 
 export async function signJwt(keys: KeySet, payload: JWTPayload, typ: 'JWT' | 'at+jwt' | 'logout+jwt'): Promise<string> {
@@ -51,7 +54,7 @@ export async function verifyIdTokenHint(keys: KeySet, issuer: string, token: str
     return (await jwtVerify(token, keys.verificationKey, { issuer, typ: 'JWT' })).payload;
   } catch (error) {
     // jose checks the signature and the issuer before the expiry, so an expired token's claims are vouched for.
-    return error instanceof errors.JWTExpired ? error.payload : null;
+    return error instanceof JWTExpired ? error.payload : null;
   }
 }
 

@@ -11,7 +11,10 @@
  * precomputed as phases, each with its own serialized JWKS, so a request only
  * picks its phase.
  */
-import { createLocalJWKSet, errors, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
+import { JWKSNoMatchingKey } from 'jose/errors';
+import { createLocalJWKSet } from 'jose/jwks/local';
+import { importJWK } from 'jose/key/import';
+import type { JWK, JWTVerifyGetKey } from 'jose';
 
 export type SigningAlg = 'RS256' | 'ES256';
 
@@ -118,7 +121,7 @@ async function importKeyRing(source: string, retention: number, now: number): Pr
   const jwks = createLocalJWKSet({ keys: keys.map((key) => key.publicJwk) });
   // Every token this issuer signs names its key; one that does not is not ours to guess at.
   const verificationKey: JWTVerifyGetKey = (header, token) => {
-    if (typeof header.kid !== 'string') throw new errors.JWKSNoMatchingKey();
+    if (typeof header.kid !== 'string') throw new JWKSNoMatchingKey();
     return jwks(header, token);
   };
   // jose imports each public key on first use and keeps the pending import for

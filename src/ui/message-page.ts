@@ -3,6 +3,7 @@
  * client, unregistered redirect_uri), "signed out", "return to your device",
  * and the logout confirmation (OpenID Connect RP-Initiated Logout §2).
  */
+import { html } from 'hono/html';
 import { type Locale, t } from './i18n';
 import { Layout } from './layout';
 
@@ -15,14 +16,12 @@ export interface MessagePageProps {
 }
 
 export function MessagePage({ locale, title, message, status = 'info', nonce }: MessagePageProps) {
-  return (
-    <Layout locale={locale} title={title} nonce={nonce}>
-      <main data-testid="message" data-status={status}>
-        <h1 class={status === 'error' ? 'error' : undefined}>{title}</h1>
-        <p>{message}</p>
-      </main>
-    </Layout>
-  );
+  return Layout({
+    locale,
+    title,
+    nonce,
+    children: html`<main data-testid="message" data-status="${status}"><h1${status === 'error' && html` class="error"`}>${title}</h1><p>${message}</p></main>`,
+  });
 }
 
 export interface LogoutConfirmPageProps {
@@ -36,22 +35,11 @@ export interface LogoutConfirmPageProps {
 
 export function LogoutConfirmPage({ locale, action, hiddenFields, nonce }: LogoutConfirmPageProps) {
   const s = t(locale);
-  return (
-    <Layout locale={locale} title={s.logoutTitle} nonce={nonce}>
-      <main data-testid="logout">
-        <h1>{s.logoutTitle}</h1>
-        <p>{s.logoutMessage}</p>
-        <form method="post" action={action}>
-          {Object.entries(hiddenFields).map(([name, value]) => (
-            <input type="hidden" name={name} value={value} />
-          ))}
-          <div class="actions">
-            <button type="submit" class="button primary" id="logout-confirm" data-testid="logout-confirm">
-              {s.logoutButton}
-            </button>
-          </div>
-        </form>
-      </main>
-    </Layout>
-  );
+  const fields = Object.entries(hiddenFields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}"/>`);
+  return Layout({
+    locale,
+    title: s.logoutTitle,
+    nonce,
+    children: html`<main data-testid="logout"><h1>${s.logoutTitle}</h1><p>${s.logoutMessage}</p><form method="post" action="${action}">${fields}<div class="actions"><button type="submit" class="button primary" id="logout-confirm" data-testid="logout-confirm">${s.logoutButton}</button></div></form></main>`,
+  });
 }

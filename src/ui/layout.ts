@@ -1,9 +1,15 @@
 /**
  * The frame every page shares: one stylesheet, inline under the CSP nonce, and
  * no external resource of any kind (no fonts, CDNs or images of our own).
+ *
+ * The pages are hono's `html` templates, not hono/jsx, which would add about
+ * 12 KB (minified) to the deploy bundle for four pages; an interpolated value
+ * is escaped, `false`, `null` and `undefined` render nothing. The markup is
+ * written as hono/jsx renders it (void elements as `<meta .../>`), so the
+ * sandbox's JSX pages, which use this frame, look the same.
  */
 import type { Child } from 'hono/jsx';
-import { raw } from 'hono/html';
+import { html, raw } from 'hono/html';
 import type { Locale } from './i18n';
 
 export interface LayoutProps {
@@ -16,25 +22,7 @@ export interface LayoutProps {
 }
 
 export function Layout({ locale, title, nonce, script, children }: LayoutProps) {
-  return (
-    <>
-      {raw('<!doctype html>')}
-      <html lang={locale}>
-        <head>
-          <meta charset="utf-8" />
-          <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <meta name="referrer" content="no-referrer" />
-          <meta name="robots" content="noindex" />
-          <title>{title}</title>
-          <style nonce={nonce} dangerouslySetInnerHTML={{ __html: CSS }} />
-        </head>
-        <body>
-          {children}
-          {script && <script nonce={nonce} dangerouslySetInnerHTML={{ __html: script }} />}
-        </body>
-      </html>
-    </>
-  );
+  return html`<!doctype html><html lang="${locale}"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/><meta name="referrer" content="no-referrer"/><meta name="robots" content="noindex"/><title>${title}</title><style nonce="${nonce}">${raw(CSS)}</style></head><body>${children}${script && html`<script nonce="${nonce}">${raw(script)}</script>`}</body></html>`;
 }
 
 // WeChat's own green (#07c160) is too light for white text (2.4:1); #067a3e gives 5.4:1.
