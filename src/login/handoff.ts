@@ -10,7 +10,7 @@ import { invalidGrant, invalidRequest, OAuthError } from '../errors';
 import { findApproval, insertApproval } from '../store/approvals';
 import { findClient } from '../store/clients';
 import { isUniqueViolation } from '../store/db';
-import { resolveUser } from '../store/identities';
+import { withUser } from '../store/identities';
 import { getPendingLogin } from '../store/pending-logins';
 import { readJson } from '../web/request';
 import { announceBinding } from './life-cycle';
@@ -39,6 +39,11 @@ function parseHandoff(body: unknown): HandoffBody {
 }
 
 const usedLogin = () => new OAuthError('login_already_used', 'this login was already answered', 409);
+/** The login_approvals key refused the write: another answer to this login committed first. */
+const isAnsweredMeanwhile = (error: unknown): boolean => {
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) if (/UNIQUE constraint failed: login_approvals\./.test(cause.message)) return true;
+  return false;
+};
 const unknownLogin = () => new OAuthError('login_not_found', 'no pending login has this id, or it expired', 404);
 
 export const handoff = new Hono<AppEnv>()
@@ -81,26 +86,36 @@ export const handoff = new Hono<AppEnv>()
   if (!app) throw invalidRequest('no WeChat mini program is available to this client');
   if (!isWeChatCode(body.code)) throw invalidGrant('the WeChat code is invalid');
   if (body.phoneCode !== undefined && !isWeChatCode(body.phoneCode)) throw invalidGrant('the WeChat phone code is invalid');
+  const audit = (approved: boolean, userId: string | null) => ({
+    event: approved ? ('login.approved' as const) : ('login.denied' as const),
+    actor: 'user' as const,
+    userId,
+    clientId: client.clientId,
+    detail: { door: 'miniprogram' as const, appid: app.appid },
+  });
   let approval;
   let binding;
-  if (body.deny) {
-    // Who said no is recorded; nobody is bound, and a phone code is not spent.
-    const login = await context.wechat().miniProgramLogin(app, body.code, {});
-    approval = { loginId: body.login, approved: false, userId: null, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
-  } else {
-    const login = await context.wechat().miniProgramLogin(app, body.code, { phoneCode: body.phoneCode });
-    const resolved = await resolveUser(db, login, now, client.clientId);
-    binding = resolved.binding;
-    approval = { loginId: body.login, approved: true, userId: resolved.user.id, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
-  }
   try {
-    await insertApproval(db, approval, {
-      event: approval.approved ? 'login.approved' : 'login.denied',
-      actor: 'user',
-      userId: approval.userId,
-      clientId: client.clientId,
-      detail: { door: 'miniprogram', appid: app.appid },
-    });
+    if (body.deny) {
+      // Who said no is recorded; nobody is bound, and a phone code is not spent.
+      const login = await context.wechat().miniProgramLogin(app, body.code, {});
+      approval = { loginId: body.login, approved: false, userId: null, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
+      await insertApproval(db, approval, audit(false, null));
+    } else {
+      const login = await context.wechat().miniProgramLogin(app, body.code, { phoneCode: body.phoneCode });
+      // The binding this login makes (if any) and the approval are one batch: one round trip after the read.
+      ({ approval, binding } = await withUser(db, login, now, client.clientId, async ({ user, binding, writes }) => {
+        const approval = { loginId: body.login, approved: true, userId: user.id, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
+        try {
+          await insertApproval(db, approval, audit(true, user.id), writes);
+        } catch (error) {
+          // Answered meanwhile: not a binding to plan again.
+          if (isAnsweredMeanwhile(error)) throw usedLogin();
+          throw error;
+        }
+        return { approval, binding };
+      }));
+    }
   } catch (error) {
     if (isUniqueViolation(error)) throw usedLogin();
     throw error;

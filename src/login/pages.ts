@@ -17,7 +17,7 @@ import { LoginPage } from '../ui/login-page';
 import { redirectWith } from '../web/authorization-response';
 import { errorPage, renderPage } from '../web/pages';
 import { announceLogin, doorOf, loginAudit } from './life-cycle';
-import { pendingFor } from './pending';
+import { LOGIN_ID, pendingFor } from './pending';
 import { clearBrowserCookie, currentSession, sessionAfterApproval, sessionEnded } from './session';
 import { withConsent } from './session-use';
 import { loginApp, loginMiniProgram } from './wechat-apps';
@@ -68,10 +68,15 @@ export const loginPages = new Hono<AppEnv>()
   })
   .get('/:id/continue', async (c) => {
     const context = bridge(c);
-    const login = await pendingFor(c, context);
+    const id = c.req.param('id');
+    // Read together, one round trip: the login (with this browser's right to it), its answer, the browser's session.
+    const [login, answer, current] = await Promise.all([
+      pendingFor(c, context),
+      LOGIN_ID.test(id) ? findApproval(context.db, id) : undefined,
+      currentSession(c, context),
+    ]);
     const request = login?.authorization;
     if (!login || !request) return expired(c);
-    const [answer, current] = await Promise.all([findApproval(context.db, login.id), currentSession(c, context)]);
     if (!answer) return c.redirect(loginPath(login.id), 303);
     const back = (result: Record<string, string | undefined>) => {
       clearBrowserCookie(c, context, login.id);

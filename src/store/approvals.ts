@@ -1,5 +1,6 @@
 /** The mini program's answers to pending logins (docs/protocol.md §5), at most one per login id. */
 import { eq } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { Subject } from '../types';
 import { auditStatement, type AuditEntry } from './audit';
 import type { Db } from './db';
@@ -25,8 +26,10 @@ export async function findApproval(db: Db, loginId: string): Promise<{ approval:
 
 /**
  * Fails with a unique violation when the login was already answered. `audit`
- * records the answer in the same batch (src/store/audit.ts).
+ * records the answer in the same batch (src/store/audit.ts), after `first`
+ * (the binding of the user who approved, src/store/identities.ts).
  */
-export async function insertApproval(db: Db, approval: Approval, audit: AuditEntry): Promise<void> {
-  await db.batch([db.insert(loginApprovals).values(approval), auditStatement(db, audit, approval.authTime)]);
+export async function insertApproval(db: Db, approval: Approval, audit: AuditEntry, first: BatchItem<'sqlite'>[] = []): Promise<void> {
+  const statements: BatchItem<'sqlite'>[] = [...first, db.insert(loginApprovals).values(approval), auditStatement(db, audit, approval.authTime)];
+  await db.batch(statements as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
 }

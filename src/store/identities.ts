@@ -1,13 +1,15 @@
 /**
  * Identity bindings in D1 (docs/protocol.md §7). Reads what is known in one round
  * trip, lets src/identity/binding.ts decide, then writes the plan in one
- * batch (a transaction). Unique keys on (appid, openid), unionid and
+ * batch (a transaction): the caller's, with the grant or approval the login
+ * makes, so a binding costs no round trip of its own. Unique keys on (appid, openid), unionid and
  * phone_number make a concurrent first login fail its batch instead of
  * creating a second user; it then reads again and finds the winner. A link
  * by phone number alone re-checks in the batch that no other WeChat account
  * claimed the user meanwhile, and fails it likewise.
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import { planBinding, type Known, type KnownUser } from '../identity/binding';
 import type { WeChatIdentity } from '../wechat';
 import { randomId } from '../crypto';
@@ -103,47 +105,52 @@ function bindingOf(plan: ReturnType<typeof planBinding>): Binding | undefined {
   return undefined;
 }
 
+/** The user a WeChat login is, and the statements that make it so (none when nothing changes). */
+export interface UserPlan extends Resolved {
+  writes: BatchItem<'sqlite'>[];
+}
+
 /**
- * The user this WeChat login is, created or bound as the rules say. A new
- * binding is recorded in the audit log in the same batch, for `clientId`.
+ * Reads what is known of this login (one round trip) and plans its binding: the
+ * user, and the writes (a new binding with its audit entry, for `clientId`) that
+ * the caller commits, alone or in a batch of its own.
  */
-export async function resolveUser(db: Db, login: WeChatIdentity, now: number, clientId: string): Promise<Resolved> {
-  for (let attempt = 1; ; attempt++) {
-    const plan = planBinding(login, await readKnown(db, login), randomId(16));
-    const { user } = plan;
-    const writes = [];
-    if (plan.createUser) {
-      writes.push(db.insert(users).values({ ...user, createdAt: now, updatedAt: now }));
-    } else if (plan.setPhone || plan.updateProfile) {
-      writes.push(
-        db
-          .update(users)
-          .set({ phoneNumber: user.phoneNumber, nickname: user.nickname, picture: user.picture, updatedAt: now })
-          .where(eq(users.id, user.id)),
-      );
-    }
-    if (plan.createUnionid) writes.push(db.insert(wechatUnionids).values({ unionid: login.unionid!, userId: user.id }));
-    if (plan.createIdentity) {
-      writes.push(
-        db.insert(wechatIdentities).values({
-          appid: login.appid,
-          openid: login.openid,
-          unionid: plan.identityUnionid,
-          userId: plan.linkedByPhone ? unlessClaimed(user.id, login) : user.id,
-          createdAt: now,
-        }),
-      );
-    } else if (plan.setIdentityUnionid) {
-      writes.push(
-        db
-          .update(wechatIdentities)
-          .set({ unionid: plan.identityUnionid })
-          .where(and(eq(wechatIdentities.appid, login.appid), eq(wechatIdentities.openid, login.openid))),
-      );
-    }
-    if (writes.length === 0) return { user };
-    const binding = bindingOf(plan);
-    const audit = binding && [
+async function planUser(db: Db, login: WeChatIdentity, now: number, clientId: string): Promise<UserPlan> {
+  const plan = planBinding(login, await readKnown(db, login), randomId(16));
+  const { user } = plan;
+  const writes: BatchItem<'sqlite'>[] = [];
+  if (plan.createUser) {
+    writes.push(db.insert(users).values({ ...user, createdAt: now, updatedAt: now }));
+  } else if (plan.setPhone || plan.updateProfile) {
+    writes.push(
+      db
+        .update(users)
+        .set({ phoneNumber: user.phoneNumber, nickname: user.nickname, picture: user.picture, updatedAt: now })
+        .where(eq(users.id, user.id)),
+    );
+  }
+  if (plan.createUnionid) writes.push(db.insert(wechatUnionids).values({ unionid: login.unionid!, userId: user.id }));
+  if (plan.createIdentity) {
+    writes.push(
+      db.insert(wechatIdentities).values({
+        appid: login.appid,
+        openid: login.openid,
+        unionid: plan.identityUnionid,
+        userId: plan.linkedByPhone ? unlessClaimed(user.id, login) : user.id,
+        createdAt: now,
+      }),
+    );
+  } else if (plan.setIdentityUnionid) {
+    writes.push(
+      db
+        .update(wechatIdentities)
+        .set({ unionid: plan.identityUnionid })
+        .where(and(eq(wechatIdentities.appid, login.appid), eq(wechatIdentities.openid, login.openid))),
+    );
+  }
+  const binding = writes.length > 0 ? bindingOf(plan) : undefined;
+  if (binding) {
+    writes.push(
       auditStatement(
         db,
         binding.event === 'user.created'
@@ -151,15 +158,34 @@ export async function resolveUser(db: Db, login: WeChatIdentity, now: number, cl
           : { event: binding.event, actor: 'user', userId: user.id, clientId, detail: { appid: login.appid, how: binding.how } },
         now,
       ),
-    ];
+    );
+  }
+  return { user, ...(binding && { binding }), writes };
+}
+
+/**
+ * The user this WeChat login is, created or bound as the rules say:
+ * `commit` writes the plan's statements first in its own batch (a
+ * transaction), so the binding costs no round trip of its own. When a
+ * concurrent login of the same person committed first (a unique key), or
+ * another WeChat account took the user a phone link was for, the batch fails
+ * as a whole: the login is read and planned again, and committed again.
+ */
+export async function withUser<T>(db: Db, login: WeChatIdentity, now: number, clientId: string, commit: (plan: UserPlan) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const plan = await planUser(db, login, now, clientId);
     try {
-      await db.batch([...writes, ...(audit ?? [])] as [(typeof writes)[number], ...typeof writes]);
-      return { user, binding };
+      return await commit(plan);
     } catch (error) {
-      // Another login of the same person committed first: read again and join it. Or another
-      // WeChat account took the user this login was to be linked to by phone: read again, and
-      // the login is somebody new.
       if (attempt >= ATTEMPTS || !(isUniqueViolation(error) || isClaimedMeanwhile(error))) throw error;
     }
   }
+}
+
+/** The user this WeChat login is, its binding written on its own (for callers with nothing to write with it). */
+export async function resolveUser(db: Db, login: WeChatIdentity, now: number, clientId: string): Promise<Resolved> {
+  return withUser(db, login, now, clientId, async ({ writes, ...resolved }) => {
+    if (writes.length > 0) await db.batch(writes as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+    return resolved;
+  });
 }

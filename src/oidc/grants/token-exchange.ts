@@ -10,7 +10,7 @@ import { invalidGrant, invalidRequest } from '../../errors';
 import { announceLogin, loginAudit } from '../../login/life-cycle';
 import { chooseWeChatApp, isWeChatCode } from '../../login/wechat-apps';
 import { isForeignKeyViolation } from '../../store/db';
-import { resolveUser } from '../../store/identities';
+import { withUser } from '../../store/identities';
 import { issueForNewGrant } from '../../tokens/issue';
 import type { Client } from '../../types';
 import { invalidClient } from '../client-auth';
@@ -46,20 +46,14 @@ export async function tokenExchangeGrant(bridge: Bridge, client: Client, params:
     kind === 'app'
       ? await wechat.appLogin(app, subjectToken, { profile: scopes.includes('profile') })
       : await wechat.miniProgramLogin(app, subjectToken, { phoneCode });
-  const { user, binding } = await resolveUser(bridge.db, login, bridge.now, client.clientId);
-
-  const facts = { userId: user.id, clientId: client.clientId, appid: login.appid, door: kind };
-  const tokens = await issueForNewGrant(
-    bridge,
-    client,
-    {
-      subject: { ...user, wechat: { appid: login.appid, openid: login.openid, unionid: login.unionid ?? null } },
-      scopes,
-      authTime: bridge.now,
-      amr: ['wechat'],
-    },
-    () => [loginAudit(bridge, facts)],
-  ).catch((error: unknown) => {
+  // The user's binding (if this login makes one), the grant and the audit entries: one batch, one round trip after the read.
+  const { tokens, facts, binding } = await withUser(bridge.db, login, bridge.now, client.clientId, async ({ user, binding, writes }) => {
+    const facts = { userId: user.id, clientId: client.clientId, appid: login.appid, door: kind };
+    const subject = { ...user, wechat: { appid: login.appid, openid: login.openid, unionid: login.unionid ?? null } };
+    const auth = { subject, scopes, authTime: bridge.now, amr: ['wechat'] };
+    const tokens = await issueForNewGrant(bridge, client, auth, () => [...writes, loginAudit(bridge, facts)]);
+    return { tokens, facts, binding };
+  }).catch((error: unknown) => {
     // Removed a moment ago (RFC 7592 §2.3), by a request this isolate's client cache has not seen: nothing to issue to.
     if (isForeignKeyViolation(error)) throw invalidClient('the client no longer exists', bridge.config.issuer);
     throw error;
