@@ -180,7 +180,8 @@ export const deviceCodes = sqliteTable(
     lastPolledAt: integer('last_polled_at'),
     expiresAt: integer('expires_at').notNull(),
   },
-  (table) => [index('device_codes_expires').on(table.expiresAt)],
+  // A client's removal (RFC 7592 §2.3) deletes its device codes, and the client row's foreign key checks them.
+  (table) => [index('device_codes_expires').on(table.expiresAt), index('device_codes_client').on(table.clientId)],
 );
 
 /** client_id → the scopes the person approved for it, space-separated. */

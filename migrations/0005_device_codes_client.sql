@@ -1,0 +1,1 @@
+CREATE INDEX `device_codes_client` ON `device_codes` (`client_id`);
