@@ -7,11 +7,12 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { root } from './servers.mjs';
 
-function run(args, cwd, timeoutMs = 60_000) {
+/** Runs the project's wrangler with `args` in `cwd`, quietly; resolves to its output, rejects on a non-zero exit. */
+export function runWrangler(args, cwd, { env = {}, timeoutMs = 60_000 } = {}) {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [resolve(cwd, 'node_modules/wrangler/bin/wrangler.js'), ...args], {
       cwd,
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -37,8 +38,8 @@ export async function measureBundle(projectDir = root) {
   try {
     const plain = join(dir, 'plain');
     const minified = join(dir, 'minified');
-    const out = await run(['deploy', '--dry-run', '--outdir', plain, '--metafile', join(dir, 'meta.json')], projectDir);
-    await run(['deploy', '--dry-run', '--minify', '--outdir', minified], projectDir);
+    const out = await runWrangler(['deploy', '--dry-run', '--outdir', plain, '--metafile', join(dir, 'meta.json')], projectDir);
+    await runWrangler(['deploy', '--dry-run', '--minify', '--outdir', minified], projectDir);
     const js = (folder) => readdirSync(folder).filter((name) => name.endsWith('.js') || name.endsWith('.mjs'));
     const sizes = (folder) => {
       let bytes = 0;

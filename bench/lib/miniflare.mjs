@@ -6,34 +6,17 @@
 // them); the D1 database, in a throwaway state directory, gets migrations/*.sql through
 // Miniflare's D1 API (the statements `wrangler d1 migrations apply` runs, without a
 // wrangler process per run).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureDevVars } from '../../scripts/dev-vars.mjs';
+import { runWrangler } from './bundle.mjs';
 import { freePort, processTree, root } from './servers.mjs';
 
 const wranglerDir = (projectDir) => resolve(projectDir, 'node_modules/wrangler');
 
-function wrangler(projectDir, args, env = {}, timeoutMs = 90_000) {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(wranglerDir(projectDir), 'bin/wrangler.js'), ...args], {
-      cwd: projectDir,
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (out += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) done(out);
-      else fail(new Error(`wrangler ${args.join(' ')} exited with ${code}\n${out}`));
-    });
-  });
-}
+const wrangler = (projectDir, args, env = {}, timeoutMs = 90_000) => runWrangler(args, projectDir, { env, timeoutMs });
 
 async function miniflareModule(projectDir) {
   return import(pathToFileURL(join(wranglerDir(projectDir), 'node_modules/miniflare/dist/src/index.js')).href);

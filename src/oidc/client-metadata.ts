@@ -109,12 +109,8 @@ export function parseClientMetadata(body: unknown, policy: MetadataPolicy): Clie
   return metadata;
 }
 
-/**
- * Back-Channel Logout 1.0 §2.2: an absolute URI without a fragment, which
- * the bridge will POST to. https, except on a loopback host while the
- * bridge itself runs on one (local development), where http is all there is.
- */
-export function backchannelUriProblem(uri: string, loopbackIssuer: boolean): string | undefined {
+/** An absolute URI without a fragment (RFC 6749 §3.1.2, Back-Channel Logout 1.0 §2.2), parsed; or why not. */
+function absoluteUri(uri: string): URL | string {
   if (uri.length > MAX_URI_LENGTH) return 'too long';
   let url: URL;
   try {
@@ -122,7 +118,17 @@ export function backchannelUriProblem(uri: string, loopbackIssuer: boolean): str
   } catch {
     return 'not an absolute URI';
   }
-  if (url.hash || uri.includes('#')) return 'must not have a fragment';
+  return url.hash || uri.includes('#') ? 'must not have a fragment' : url;
+}
+
+/**
+ * Back-Channel Logout 1.0 §2.2: an absolute URI without a fragment, which
+ * the bridge will POST to. https, except on a loopback host while the
+ * bridge itself runs on one (local development), where http is all there is.
+ */
+export function backchannelUriProblem(uri: string, loopbackIssuer: boolean): string | undefined {
+  const url = absoluteUri(uri);
+  if (typeof url === 'string') return url;
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:' && loopbackIssuer && LOCAL_HOSTS.has(url.hostname)) return undefined;
   return loopbackIssuer ? 'must be https, or http on a loopback host' : 'must be https';
@@ -159,14 +165,8 @@ function isHttpsUrl(value: string): boolean {
 
 /** Why a redirect URI is refused, or undefined when it is acceptable. */
 export function redirectUriProblem(uri: string, applicationType: ApplicationType): string | undefined {
-  if (uri.length > MAX_URI_LENGTH) return 'too long';
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return 'not an absolute URI';
-  }
-  if (url.hash || uri.includes('#')) return 'must not have a fragment'; // RFC 6749 §3.1.2
+  const url = absoluteUri(uri);
+  if (typeof url === 'string') return url;
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:') {
     // RFC 8252 §7.3 / §8.3: native apps use loopback IP literals; web apps may use any loopback host in development.
