@@ -7,7 +7,7 @@
  * their errors are pages.
  */
 import type { ErrorHandler, MiddlewareHandler } from 'hono';
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { csrf } from 'hono/csrf';

@@ -6,7 +6,7 @@
  * wx.login code, exchanged as the handoff does; everything that can be
  * refused without WeChat is refused before the code is spent.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import type { Config, WeChatApp } from '../config';
 import { bridge, type AppEnv, type Bridge } from '../context';
 import { invalidGrant, invalidRequest, OAuthError } from '../errors';

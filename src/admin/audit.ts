@@ -2,7 +2,7 @@
  * `GET /admin/audit?sub=&limit=` (docs/protocol.md "The audit log"): the
  * newest entries first, of one user or of everyone.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
 import { invalidRequest } from '../errors';
 import { recentAudit } from '../store/audit';

@@ -6,7 +6,7 @@
  * deletes one as the person's own deletion does; `POST .../revoke` revokes
  * every grant and session.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { deleteAccount, revokeAccount } from '../account/leaving';
 import { bridge, type AppEnv } from '../context';
 import { invalidRequest, OAuthError } from '../errors';

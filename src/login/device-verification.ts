@@ -1,5 +1,5 @@
 /** RFC 8628 §3.3: the verification_uri. A user code leads to its pending login's page. */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
 import { loginPath } from '../paths';
 import { getPendingLogin } from '../store/pending-logins';

@@ -4,7 +4,7 @@
  * the domain's root, expecting the token. The operator sets the token
  * (`WECHAT_MP_VERIFY`); any other such file is unknown.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
 
 export const domainVerification = new Hono<AppEnv>().get('/:file{MP_verify_[A-Za-z0-9]+\\.txt}', (c) => {

@@ -4,7 +4,7 @@
  * code). The login is checked before WeChat is called, so a used or unknown
  * login never spends the user's codes; the approval row is the once-only guard.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
 import { invalidGrant, invalidRequest, OAuthError } from '../errors';
 import { findApproval, insertApproval } from '../store/approvals';

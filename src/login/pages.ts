@@ -3,7 +3,7 @@
  * to continue in WeChat, its status (polled), the mini program code, the
  * "open WeChat" link, and, for a browser login, the way back to the client.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { loginPath } from '../paths';
 import { findApproval } from '../store/approvals';

@@ -6,7 +6,7 @@
  * callback, which answers the pending login as the mini program's approval
  * does, and the browser continues to the client the same way.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { randomId, sha256, timingSafeEqualStrings } from '../crypto';
 import { loginPath, PATHS } from '../paths';

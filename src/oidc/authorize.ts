@@ -4,7 +4,7 @@
  * otherwise the request becomes a pending login that the mini program
  * approves (docs/protocol.md §5), bound to this browser by a cookie.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { OAuthError } from '../errors';
 import { startBrowserLogin } from '../login/pending';

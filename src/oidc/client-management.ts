@@ -5,7 +5,7 @@
  * token, and whether or not the client exists, the answer is the same 401,
  * so the endpoint tells a guesser nothing.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv, type Bridge } from '../context';
 import { matchesHash, randomId, sha256 } from '../crypto';
 import { OAuthError } from '../errors';

@@ -4,7 +4,7 @@
  * through /wechat/handoff, whether a TV shows it as a code to scan or an app
  * passes it to the mini program it launches (WXLaunchMiniProgram).
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
 import { randomId, sha256 } from '../crypto';
 import { unauthorizedClient } from '../errors';

@@ -1,5 +1,5 @@
 /** OpenID Connect Discovery 1.0 §3 and the JWKS (RFC 7517), both cacheable. */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import type { Config } from '../config';
 import { bridge, type AppEnv } from '../context';
 import { PATHS } from '../paths';

@@ -2,7 +2,7 @@
  * Token introspection, RFC 7662. A client learns about its own tokens only:
  * anything else is `{"active": false}` (§2.2), as is anything revoked.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
 import { sha256 } from '../crypto';
 import { invalidRequest } from '../errors';

@@ -7,7 +7,7 @@
  * (guarded against cross-site posts). A post_logout_redirect_uri is only
  * followed when registered for the client.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { sha256 } from '../crypto';
 import { clearSessionCookie, currentSession, sessionCookieValue, sessionEnded } from '../login/session';

@@ -1,5 +1,5 @@
 /** Dynamic client registration, RFC 7591 §3, and what the client may later read of itself (RFC 7592 §3). */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import type { Config } from '../config';
 import { bridge, type AppEnv } from '../context';
 import { randomId, sha256, timingSafeEqualStrings } from '../crypto';

@@ -3,7 +3,7 @@
  * (§2.1: "SHOULD also invalidate all access tokens based on the same
  * authorization grant"); revoking an access token revokes that token.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
 import { sha256 } from '../crypto';
 import { invalidRequest, OAuthError } from '../errors';

@@ -3,7 +3,7 @@
  * every grant shares (the grant type is known and registered for this
  * client), then run the grant.
  */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
 import { invalidRequest, OAuthError, unauthorizedClient } from '../errors';
 import { GRANT_TYPES } from '../types';

@@ -1,5 +1,5 @@
 /** The UserInfo endpoint, OpenID Connect Core §5.3, with RFC 6750 bearer tokens (GET and POST). */
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { OAuthError } from '../errors';
 import { userClaims } from '../tokens/claims';

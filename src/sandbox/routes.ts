@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { type Env, getConfig, isLoopbackHost, type WeChatApp } from '../config';
 import { clearFaults, FAULT_HINT, parseFault, queueFault, SANDBOX_PATHS } from './faults';
 import { isSnsKind, mintCode, randomId, SANDBOX_CODE_KINDS, sandboxCallCount, type SandboxCode, SNS_SCOPES, snsScope } from './wechat-api';

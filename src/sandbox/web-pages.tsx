@@ -9,7 +9,7 @@
  * which set the CSP nonce they render with.
  */
 import type { Context } from 'hono';
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
 import { type Env, getConfig, isLoopbackHost, type WeChatApp } from '../config';

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { type Env, getConfig, type WeChatApp } from '../config';
 import { answerWithFault, type SandboxFault, takeFault } from './faults';
 import { scenePng } from './png';

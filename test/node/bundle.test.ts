@@ -17,7 +17,7 @@ import { measureBundle } from '../../bench/lib/bundle.mjs';
 import { rotate } from '../../scripts/keys.mjs';
 
 /** The gzipped upload, as `npm run bench` measures it: the budget the bundle must keep to. */
-const GZIP_BUDGET_BYTES = 72 * 1024;
+const GZIP_BUDGET_BYTES = 74 * 1024;
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const outdir = mkdtempSync(join(tmpdir(), 'wechat-oidc-bundle-'));
