@@ -124,25 +124,32 @@ export async function startBridge(options = {}) {
   }
 }
 
+/**
+ * A child in its own process group (so stopGroup ends its whole tree), tracked
+ * for the exit handlers, with its output kept and how it ended, once it has.
+ */
+function spawnGroup(command, args, options, hint = '') {
+  const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child.pid);
+  let output = '';
+  let ended;
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  child.on('error', (error) => (ended = `failed: ${error.message} ${hint}`.trim()));
+  child.on('exit', (code, signal) => (ended ??= `exited with ${signal ?? code}`));
+  return { pid: child.pid, log: () => output, exited: () => ended };
+}
+
 async function startBridgeOnce({ startupMs = 90_000, projectDir = root } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'wechat-oidc-bench-'));
   scratch.add(dir);
   const devVars = join(dir, 'dev.vars');
   const port = await freePort();
   const issuer = `http://localhost:${port}`;
-  const child = spawn(process.execPath, ['scripts/start.mjs'], {
+  const { pid, log, exited } = spawnGroup(process.execPath, ['scripts/start.mjs'], {
     cwd: projectDir,
     env: { ...process.env, PORT: String(port), PERSIST_TO: join(dir, 'state'), DEV_VARS: devVars },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const pid = child.pid;
-  live.add(pid);
-  let log = '';
-  child.stdout.on('data', (chunk) => (log += chunk));
-  child.stderr.on('data', (chunk) => (log += chunk));
-  let exited;
-  child.on('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
   let halted;
   /** Stops the processes and keeps the state (for a look at the database afterwards). */
   const halt = () => (halted ??= stopGroup(pid));
@@ -155,7 +162,7 @@ async function startBridgeOnce({ startupMs = 90_000, projectDir = root } = {}) {
       scratch.delete(dir);
     })());
   try {
-    await waitUntilServing(`http://127.0.0.1:${port}/.well-known/openid-configuration`, () => exited, () => log, startupMs);
+    await waitUntilServing(`http://127.0.0.1:${port}/.well-known/openid-configuration`, exited, log, startupMs);
   } catch (error) {
     await stop();
     throw error;
@@ -167,7 +174,7 @@ async function startBridgeOnce({ startupMs = 90_000, projectDir = root } = {}) {
     stateDir: join(dir, 'state'),
     registrationToken: vars.REGISTRATION_TOKEN ?? '',
     wechatApps: JSON.parse(vars.WECHAT_APPS ?? '[]'),
-    output: () => log,
+    output: log,
     halt,
     stop,
   };
@@ -182,24 +189,13 @@ export async function startRedis({ startupMs = 10_000 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'wechat-oidc-redis-'));
   scratch.add(dir);
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '3600 1 300 100 60 10000', '--appendonly', 'no'], {
-    cwd: dir,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const pid = child.pid;
-  live.add(pid);
-  let log = '';
-  child.stdout.on('data', (chunk) => (log += chunk));
-  child.stderr.on('data', (chunk) => (log += chunk));
-  let exited;
-  child.on('error', (error) => (exited = `failed: ${error.message} (apt-get install -y redis-server)`));
-  child.on('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '3600 1 300 100 60 10000', '--appendonly', 'no'];
+  const { pid, log, exited } = spawnGroup('redis-server', args, { cwd: dir }, '(apt-get install -y redis-server)');
   const deadline = Date.now() + startupMs;
-  while (!/Ready to accept connections/.test(log)) {
-    if (exited || Date.now() > deadline) {
+  while (!/Ready to accept connections/.test(log())) {
+    if (exited() || Date.now() > deadline) {
       await stopGroup(pid);
-      throw new Error(`redis-server ${exited ?? 'did not start'}\n${log}`);
+      throw new Error(`redis-server ${exited() ?? 'did not start'}\n${log()}`);
     }
     await sleep(50);
   }
