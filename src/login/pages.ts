@@ -11,7 +11,7 @@ import { findClient } from '../store/clients';
 import { isUniqueViolation } from '../store/db';
 import { getLoginCode, getLoginScheme, putLoginCode, putLoginScheme } from '../store/login-links';
 import { claimStatement } from '../store/single-use';
-import { issueAuthorizationCode } from '../tokens/authorization-code';
+import { newAuthorizationCode } from '../tokens/authorization-code';
 import { pickLocale } from '../ui/i18n';
 import { LoginPage } from '../ui/login-page';
 import { redirectWith } from '../web/authorization-response';
@@ -96,9 +96,10 @@ export const loginPages = new Hono<AppEnv>()
       consents: withConsent(current?.session, subject.id, login.clientId, login.scopes),
     });
     const facts = { userId: subject.id, clientId: login.clientId, appid: subject.wechat.appid, door: doorOf(context.config, subject.wechat.appid) };
+    const { code, statement } = await newAuthorizationCode(context, { ...request, clientId: login.clientId, scopes: login.scopes }, { ...who, sid: session.sid });
     try {
-      // One approval, one way back: the session and the right to a code are written together, once.
-      await context.db.batch([claimStatement(context.db, `login:${login.id}`, null, context.now), ...session.statements, loginAudit(context, facts)]);
+      // One approval, one way back: the session, the code and the right to them are written together, once.
+      await context.db.batch([claimStatement(context.db, `login:${login.id}`, null, context.now), ...session.statements, statement, loginAudit(context, facts)]);
     } catch (error) {
       if (isUniqueViolation(error)) return errorPage(c, 'login_already_used', 'this login was already completed', 409);
       throw error;
@@ -107,7 +108,6 @@ export const loginPages = new Hono<AppEnv>()
     session.setCookie();
     // Another person's session in this browser has ended: the clients it logged in to are told.
     if (current && current.session.userId !== subject.id) await sessionEnded(context, current.session);
-    const code = await issueAuthorizationCode(context, { ...request, clientId: login.clientId, scopes: login.scopes }, { ...who, sid: session.sid });
     return back({ code });
   })
   .get('/:id/open', async (c) => {

@@ -13,7 +13,7 @@ import { currentSession, sessionSid } from '../login/session';
 import { sessionAnswer } from '../login/session-use';
 import { loginPath } from '../paths';
 import { findClient } from '../store/clients';
-import { issueAuthorizationCode } from '../tokens/authorization-code';
+import { newAuthorizationCode } from '../tokens/authorization-code';
 import { redirectWith } from '../web/authorization-response';
 import { requestParams } from '../web/request';
 import { checkAuthorizationRequest, checkRedirectTarget, type AuthorizationRequest } from './authorization-request';
@@ -41,7 +41,8 @@ async function authorize(c: AppContext) {
   if (answer.silent) {
     const { session, subject } = current!;
     const who = { subject, authTime: session.authTime, amr: session.amr.split(' '), sid: await sessionSid(session.idHash) };
-    const code = await issueAuthorizationCode(context, request, who);
+    const { code, statement } = await newAuthorizationCode(context, request, who);
+    await statement.run();
     // Nothing else is written here: the audit entry goes after the response, not before it.
     context.defer(loginAudit(context, { userId: subject.id, clientId: request.clientId, appid: session.wechatAppid, door: 'session' }).run());
     return back({ code, state: request.state });

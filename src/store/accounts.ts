@@ -9,7 +9,7 @@ import type { ClientMetadata } from '../types';
 import type { WeChatIdentity } from '../wechat';
 import type { AuditActor } from './audit';
 import type { Db } from './db';
-import { auditLog, clients, grants, loginApprovals, refreshTokens, sessions, users, wechatIdentities, wechatUnionids } from './schema';
+import { auditLog, authorizationCodes, clients, grants, loginApprovals, refreshTokens, sessions, users, wechatIdentities, wechatUnionids } from './schema';
 
 /** A relying party that had a live grant of the user: whom a back-channel logout goes to, with the grant's session when it had one. */
 export interface GrantHolder {
@@ -62,7 +62,7 @@ export interface Deletion {
  * Deletes a user and everything that names them, in one batch: their
  * answers to logins become refusals without a name (a browser or device
  * still waiting gets access_denied), then their refresh tokens, grants,
- * sessions, WeChat identities and unionids, and the user row. Access tokens
+ * sessions, unredeemed codes, WeChat identities and unionids, and the user row. Access tokens
  * die with their grant. The audit entry keeps only the opaque `sub`. First,
  * the relying parties of the live grants; last, the user row (0 changes: nobody).
  */
@@ -77,6 +77,7 @@ export const deletionStatements = (db: Db, userId: string, actor: AuditActor, no
     db.delete(refreshTokens).where(inArray(refreshTokens.grantId, db.select({ id: grants.id }).from(grants).where(eq(grants.userId, userId)))),
     db.delete(grants).where(eq(grants.userId, userId)),
     db.delete(sessions).where(eq(sessions.userId, userId)),
+    db.delete(authorizationCodes).where(eq(authorizationCodes.userId, userId)),
     db.delete(wechatIdentities).where(eq(wechatIdentities.userId, userId)),
     db.delete(wechatUnionids).where(eq(wechatUnionids.userId, userId)),
     db.delete(users).where(eq(users.id, userId)),
@@ -84,7 +85,7 @@ export const deletionStatements = (db: Db, userId: string, actor: AuditActor, no
 
 /** `deletionStatements` as one transaction; the relying parties to log out. */
 export async function deleteUser(db: Db, userId: string, actor: AuditActor, now: number): Promise<Deletion> {
-  const [holders, , , , , , , , removed] = await db.batch(deletionStatements(db, userId, actor, now));
+  const [holders, , , , , , , , , removed] = await db.batch(deletionStatements(db, userId, actor, now));
   return { deleted: removed.meta.changes === 1, holders };
 }
 

@@ -1,15 +1,25 @@
-/** Authorization codes (RFC 6749 §4.1.2) in KV under `code:<SHA-256 of the code>`; D1 guards their single use. */
+/**
+ * Authorization codes (RFC 6749 §4.1.2) in D1, by SHA-256 of the code.
+ * Redeeming one is one batch (one round trip): the single-use claim, the
+ * grant and its refresh token are `INSERT … SELECT`s from the code's row,
+ * each guarded by the redemption's checks (§4.1.3, RFC 7636 §4.6) as SQL
+ * conditions, and the last statement reads the row back with the user, so
+ * the caller learns whether the grant was made and, if not, why.
+ */
+import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Scope, Subject } from '../types';
-import { getUnexpired, putExpiring } from './kv';
+import type { Db } from './db';
+import { authorizationCodes, grants, refreshTokens, singleUses, users, wechatIdentities } from './schema';
+import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
-export interface AuthorizationCode {
+export interface NewAuthorizationCode {
+  codeHash: string;
   clientId: string;
   redirectUri: string;
   codeChallenge?: string;
   nonce?: string;
-  scopes: Scope[];
-  /** The user as of the login, so that redeeming the code reads nothing else. */
   subject: Subject;
+  scopes: Scope[];
   authTime: number;
   amr: string[];
   /** The browser session the code was issued in (Back-Channel Logout 1.0 §2.1), for the grant and its ID tokens. */
@@ -17,6 +27,148 @@ export interface AuthorizationCode {
   expiresAt: number;
 }
 
-export const putAuthorizationCode = (kv: KVNamespace, hash: string, code: AuthorizationCode, now: number) =>
-  putExpiring(kv, `code:${hash}`, code, now);
-export const getAuthorizationCode = (kv: KVNamespace, hash: string, now: number) => getUnexpired<AuthorizationCode>(kv, `code:${hash}`, now);
+/** The statement that stores a code, for the caller's batch (the login's way back writes it with the session). */
+export const insertCodeStatement = (db: Db, code: NewAuthorizationCode) =>
+  db.insert(authorizationCodes).values({
+    codeHash: code.codeHash,
+    clientId: code.clientId,
+    redirectUri: code.redirectUri,
+    codeChallenge: code.codeChallenge ?? null,
+    nonce: code.nonce ?? null,
+    userId: code.subject.id,
+    scope: code.scopes.join(' '),
+    authTime: code.authTime,
+    amr: code.amr.join(' '),
+    wechatAppid: code.subject.wechat.appid,
+    wechatOpenid: code.subject.wechat.openid,
+    sid: code.sid ?? null,
+    expiresAt: code.expiresAt,
+  });
+
+/** The single-use key of a code (src/store/single-use.ts), also what the purge knows it by. */
+export const codeUseKey = (codeHash: string) => `code:${codeHash}`;
+
+export interface Redemption {
+  codeHash: string;
+  clientId: string;
+  redirectUri: string;
+  /** S256 of the presented code_verifier, or null when none was presented. */
+  challenge: string | null;
+  grantId: string;
+  grantExpiresAt: number;
+  refresh: { tokenHash: string; expiresAt: number };
+  now: number;
+}
+
+/** A code as redemption read it back: `issued` when its grant was made by this batch. */
+export interface RedeemedCode {
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string | null;
+  nonce: string | null;
+  scopes: Scope[];
+  authTime: number;
+  amr: string[];
+  sid: string | null;
+  expiresAt: number;
+  subject: Subject | undefined;
+  issued: boolean;
+}
+
+/**
+ * The redemption as one batch. The claim is made only when the code is this
+ * client's, unexpired, for this redirect URI, and its challenge is the
+ * verifier's (or both are absent: RFC 9700 §4.8.2 refuses a verifier for a
+ * code issued without a challenge); the grant only when this batch made the
+ * claim; the refresh token only when the grant exists and offline_access was
+ * granted. A second redemption fails the claim's primary key, and the batch
+ * as a whole.
+ */
+export function redemptionStatements(db: Db, r: Redemption) {
+  const key = codeUseKey(r.codeHash);
+  const claimed = sql`EXISTS (SELECT 1 FROM ${singleUses} WHERE ${singleUses.key} = ${key} AND ${singleUses.grantId} = ${r.grantId})`;
+  const redeemable = and(
+    eq(authorizationCodes.codeHash, r.codeHash),
+    eq(authorizationCodes.clientId, r.clientId),
+    eq(authorizationCodes.redirectUri, r.redirectUri),
+    gt(authorizationCodes.expiresAt, r.now),
+    sql`${authorizationCodes.codeChallenge} IS ${r.challenge}`,
+  );
+  const code = eq(authorizationCodes.codeHash, r.codeHash);
+  return [
+    db.insert(singleUses).select((qb) =>
+      qb.select({ key: sql`${key}`.as('key'), grantId: sql`${r.grantId}`.as('grant_id'), usedAt: sql`${r.now}`.as('used_at') }).from(authorizationCodes).where(redeemable),
+    ),
+    db.insert(grants).select((qb) =>
+      qb
+        .select({
+          id: sql`${r.grantId}`.as('id'),
+          clientId: authorizationCodes.clientId,
+          userId: authorizationCodes.userId,
+          scope: authorizationCodes.scope,
+          authTime: authorizationCodes.authTime,
+          amr: authorizationCodes.amr,
+          wechatAppid: authorizationCodes.wechatAppid,
+          wechatOpenid: authorizationCodes.wechatOpenid,
+          sid: authorizationCodes.sid,
+          createdAt: sql`${r.now}`.as('created_at'),
+          expiresAt: sql`${r.grantExpiresAt}`.as('expires_at'),
+          revokedAt: sql`NULL`.as('revoked_at'),
+        })
+        .from(authorizationCodes)
+        .where(and(code, claimed)),
+    ),
+    db.insert(refreshTokens).select((qb) =>
+      qb
+        .select({
+          tokenHash: sql`${r.refresh.tokenHash}`.as('token_hash'),
+          grantId: grants.id,
+          createdAt: sql`${r.now}`.as('created_at'),
+          expiresAt: sql`${r.refresh.expiresAt}`.as('expires_at'),
+          usedAt: sql`NULL`.as('used_at'),
+          replacedBy: sql`NULL`.as('replaced_by'),
+        })
+        .from(grants)
+        .where(and(eq(grants.id, r.grantId), sql`instr(' ' || ${grants.scope} || ' ', ' offline_access ') > 0`)),
+    ),
+    db
+      .select({
+        clientId: authorizationCodes.clientId,
+        redirectUri: authorizationCodes.redirectUri,
+        codeChallenge: authorizationCodes.codeChallenge,
+        nonce: authorizationCodes.nonce,
+        scope: authorizationCodes.scope,
+        authTime: authorizationCodes.authTime,
+        amr: authorizationCodes.amr,
+        sid: authorizationCodes.sid,
+        codeExpiresAt: sql<number>`${authorizationCodes.expiresAt}`.as('code_expires_at'),
+        wechatAppid: authorizationCodes.wechatAppid,
+        wechatOpenid: authorizationCodes.wechatOpenid,
+        ...subjectColumns,
+        issued: sql<number>`${claimed}`.as('issued'),
+      })
+      .from(authorizationCodes)
+      .leftJoin(users, eq(users.id, authorizationCodes.userId))
+      .leftJoin(wechatIdentities, identityNamedBy(authorizationCodes.wechatAppid, authorizationCodes.wechatOpenid))
+      .where(code),
+  ] as const;
+}
+
+type ReadBack = Awaited<ReturnType<ReturnType<typeof redemptionStatements>[3]['all']>>[number];
+
+export function toRedeemedCode(row: ReadBack | undefined): RedeemedCode | undefined {
+  if (!row) return undefined;
+  return {
+    clientId: row.clientId,
+    redirectUri: row.redirectUri,
+    codeChallenge: row.codeChallenge,
+    nonce: row.nonce,
+    scopes: row.scope.split(' ') as Scope[],
+    authTime: row.authTime,
+    amr: row.amr.split(' '),
+    sid: row.sid,
+    expiresAt: row.codeExpiresAt,
+    subject: toSubject(row, { appid: row.wechatAppid, openid: row.wechatOpenid }),
+    issued: row.issued === 1,
+  };
+}

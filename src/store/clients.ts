@@ -9,7 +9,7 @@ import { eq, inArray } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Client, ClientMetadata } from '../types';
 import type { Db } from './db';
-import { clients, deviceCodes, grants, refreshTokens } from './schema';
+import { authorizationCodes, clients, deviceCodes, grants, refreshTokens } from './schema';
 
 const CACHE_MS = 60_000;
 const CACHE_MAX = 1000;
@@ -56,7 +56,8 @@ export async function updateClient(db: Db, clientId: string, update: Pick<Client
 /**
  * RFC 7592 §2.3: the client and everything it holds, in one batch (a
  * transaction), so every token of it stops working at once: its grants go
- * (access tokens name their grant), their refresh tokens, its device codes.
+ * (access tokens name their grant), their refresh tokens, its device and
+ * authorization codes.
  * Children first, for the foreign keys.
  */
 export async function deleteClient(db: Db, clientId: string): Promise<void> {
@@ -66,6 +67,7 @@ export async function deleteClient(db: Db, clientId: string): Promise<void> {
     db.delete(refreshTokens).where(inArray(refreshTokens.grantId, ofClient)),
     db.delete(grants).where(eq(grants.clientId, clientId)),
     db.delete(deviceCodes).where(eq(deviceCodes.clientId, clientId)),
+    db.delete(authorizationCodes).where(eq(authorizationCodes.clientId, clientId)),
     db.delete(clients).where(eq(clients.clientId, clientId)),
   ];
   await db.batch(statements);

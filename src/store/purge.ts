@@ -12,7 +12,7 @@ import { and, eq, inArray, like, lt, notExists, or, sql, type SQL } from 'drizzl
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Config } from '../config';
 import type { Db } from './db';
-import { auditLog, deviceCodes, grants, loginApprovals, refreshTokens, revokedAccessTokens, sessions, singleUses } from './schema';
+import { auditLog, authorizationCodes, deviceCodes, grants, loginApprovals, refreshTokens, revokedAccessTokens, sessions, singleUses } from './schema';
 
 /**
  * Seconds kept beyond what each rule's argument needs: the times compared
@@ -47,6 +47,7 @@ export type PurgeTable =
   | 'device_codes'
   | 'single_uses'
   | 'sessions'
+  | 'authorization_codes'
   | 'refresh_tokens'
   | 'grants'
   | 'revoked_access_tokens'
@@ -76,7 +77,7 @@ export function purgeCutoffs(ttl: Config['ttl'], now: number) {
     approval: past - Math.max(ttl.pendingLogin, ttl.deviceCode),
     /** single_uses.used_at, by the kind of thing used once (see `SINGLE_USE_KINDS`). */
     singleUse: { code: past - ttl.authorizationCode, device: past - ttl.deviceCode, login: past - ttl.pendingLogin },
-    /** sessions.expires_at, refresh_tokens.expires_at, revoked_access_tokens.expires_at. */
+    /** sessions, authorization_codes, refresh_tokens and revoked_access_tokens: expires_at. */
     expiry: past,
     /**
      * grants: revoked_at or expires_at. After either, no token is issued from
@@ -96,7 +97,7 @@ export type PurgeCutoffs = ReturnType<typeof purgeCutoffs>;
  * A key of any other kind is never purged.
  */
 const SINGLE_USE_KINDS = {
-  // RFC 6749 §4.1.2 (src/oidc/grants/authorization-code.ts): the code, in KV, is refused past its expiresAt.
+  // RFC 6749 §4.1.2 (src/oidc/grants/authorization-code.ts): the code is refused past its expires_at.
   code: 'code:',
   // RFC 8628 §3.5 (src/oidc/grants/device-code.ts): an expired device code answers expired_token before it could issue.
   device: 'device:',
@@ -152,6 +153,8 @@ export function purgeStatements(db: Db, cutoffs: PurgeCutoffs, limit: number): [
     ],
     // findSession reads only unexpired sessions: an expired one and none answer alike.
     ['sessions', bounded(db, sessions, lt(sessions.expiresAt, cutoffs.expiry), limit)],
+    // Redemption refuses an expired code; its single-use marker, not the code, is what a replay is caught by.
+    ['authorization_codes', bounded(db, authorizationCodes, lt(authorizationCodes.expiresAt, cutoffs.expiry), limit)],
     [
       'refresh_tokens',
       // Kept until expiry even once used, for reuse detection (RFC 9700 §4.14.2); a revoked grant's tokens go with it.
@@ -183,7 +186,7 @@ export function purgeStatements(db: Db, cutoffs: PurgeCutoffs, limit: number): [
 export async function purge(db: Db, ttl: Config['ttl'], now: number, bounds: PurgeBounds = PURGE_BOUNDS): Promise<PurgeReport> {
   const statements = purgeStatements(db, purgeCutoffs(ttl, now), bounds.batch);
   const [first, ...rest] = statements.map(([, statement]) => statement);
-  const deleted = { login_approvals: 0, device_codes: 0, single_uses: 0, sessions: 0, refresh_tokens: 0, grants: 0, revoked_access_tokens: 0, audit_log: 0 };
+  const deleted = { login_approvals: 0, device_codes: 0, single_uses: 0, sessions: 0, authorization_codes: 0, refresh_tokens: 0, grants: 0, revoked_access_tokens: 0, audit_log: 0 };
   let rounds = 0;
   let full = true;
   while (full && rounds < bounds.rounds) {

@@ -130,6 +130,39 @@ export const revokedAccessTokens = sqliteTable(
 
 
 /**
+ * Authorization codes (RFC 6749 §4.1.2), by SHA-256 of the code, with what
+ * the grant they become needs. In D1, not KV, so that redeeming one is a
+ * single batch: the single-use claim, the grant and its refresh token are
+ * `INSERT … SELECT`s from this row, guarded by the checks of §4.1.3 and
+ * RFC 7636 §4.6 as SQL conditions (src/store/authorization-codes.ts).
+ */
+export const authorizationCodes = sqliteTable(
+  'authorization_codes',
+  {
+    codeHash: text('code_hash').primaryKey(),
+    clientId: text('client_id').notNull(),
+    redirectUri: text('redirect_uri').notNull(),
+    /** RFC 7636 S256 challenge; null for a confidential client that sent none. */
+    codeChallenge: text('code_challenge'),
+    nonce: text('nonce'),
+    userId: text('user_id').notNull(),
+    scope: text('scope').notNull(),
+    authTime: integer('auth_time').notNull(),
+    amr: text('amr').notNull(),
+    wechatAppid: text('wechat_appid').notNull(),
+    wechatOpenid: text('wechat_openid').notNull(),
+    sid: text('sid'),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  // A person's deletion and a client's removal delete their codes; the purge, the expired ones.
+  (table) => [
+    index('authorization_codes_user').on(table.userId),
+    index('authorization_codes_client').on(table.clientId),
+    index('authorization_codes_expires').on(table.expiresAt),
+  ],
+);
+
+/**
  * Things that may be used once: authorization codes, device codes, and the
  * completion of a pending login. KV cannot promise "once" (it is eventually
  * consistent), so the first use inserts a row here and a second use fails

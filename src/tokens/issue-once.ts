@@ -24,11 +24,20 @@ export async function issueOnce(
   try {
     return await issueForNewGrant(context, client, auth, (grantId) => [claimStatement(context.db, key, grantId, context.now), ...alongside]);
   } catch (error) {
-    // The person was deleted after the code was issued: nobody is left to issue to.
-    if (isForeignKeyViolation(error)) throw invalidGrant(`the ${what} was issued to a user who no longer exists`);
-    if (!isUniqueViolation(error)) throw error;
-    const grantId = await grantOfUse(context.db, key);
-    if (grantId) await revokeGrant(context.db, grantId, context.now);
-    throw invalidGrant(`the ${what} was already used: the tokens issued with it are revoked`);
+    return refuseFailedClaim(context, error, key, what);
   }
+}
+
+/**
+ * Why a batch with a single-use claim failed, as the token endpoint says it:
+ * the user is gone, or the thing was used before, in which case what that
+ * first use was issued is revoked now. Anything else is not the client's doing.
+ */
+export async function refuseFailedClaim(context: Pick<IssueContext, 'db' | 'now'>, error: unknown, key: string, what: string): Promise<never> {
+  // The person was deleted after the code was issued: nobody is left to issue to.
+  if (isForeignKeyViolation(error)) throw invalidGrant(`the ${what} was issued to a user who no longer exists`);
+  if (!isUniqueViolation(error)) throw error;
+  const grantId = await grantOfUse(context.db, key);
+  if (grantId) await revokeGrant(context.db, grantId, context.now);
+  throw invalidGrant(`the ${what} was already used: the tokens issued with it are revoked`);
 }

@@ -88,10 +88,11 @@ export async function expectRateLimited(response: Response, side: 'json' | 'page
 export async function state(): Promise<Record<string, number>> {
   const more = await env.DB.prepare(
     `SELECT (SELECT count(*) FROM device_codes) AS device_codes, (SELECT count(*) FROM clients) AS clients,
-            (SELECT count(*) FROM sessions) AS sessions, (SELECT count(*) FROM single_uses) AS single_uses`,
+            (SELECT count(*) FROM sessions) AS sessions, (SELECT count(*) FROM single_uses) AS single_uses,
+            (SELECT count(*) FROM authorization_codes) AS authorization_codes`,
   ).first<Record<string, number>>();
   const kv: Record<string, number> = {};
-  for (const prefix of ['login:', 'login_qr:', 'login_scheme:', 'wechat_state:', 'code:']) kv[prefix] = await countKeys(prefix);
+  for (const prefix of ['login:', 'login_qr:', 'login_scheme:', 'wechat_state:']) kv[prefix] = await countKeys(prefix);
   return { ...(await counts()), ...more!, ...kv };
 }
 

@@ -232,12 +232,13 @@ describe('storage round trips per operation', () => {
     record('  login page', page!);
     record('  handoff approve', approval);
     record('  continue', continued!);
-    // The code from KV, then its single use, the grant and the refresh token in one batch.
-    expect(record('  code redemption', redemption)).toBe(2);
+    // The code's single use, the grant and the refresh token, each guarded by the code's checks, in one batch.
+    expect(record('  code redemption', redemption)).toBe(1);
+    expect(redemption.calls).toEqual(['D1 batch of 4']);
     // A new user, a client not yet in this isolate's cache (one read at authorize).
-    expect(record('browser login (authorize → tokens)', ...browser.steps, approval, redemption)).toBe(11);
-    // The continue step reads the login, its answer and the session together.
-    expect(continued!.sequential).toBe(3);
+    expect(record('browser login (authorize → tokens)', ...browser.steps, approval, redemption)).toBe(9);
+    // The continue step reads the login, its answer and the session together, then writes the session and the code together.
+    expect(continued!.sequential).toBe(2);
   });
 
   it('the device flow: authorization, approval, one pending poll and the token response', async () => {

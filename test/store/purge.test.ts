@@ -97,6 +97,16 @@ const seed = {
     await sql("INSERT INTO audit_log (at, event, actor) VALUES (?, ?, 'bridge')", at, event).run();
     return event;
   },
+  authorizationCode: async (expiresAt: number) => {
+    const hash = uniqueId('code-');
+    await sql(
+      "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, user_id, scope, auth_time, amr, wechat_appid, wechat_openid, expires_at) VALUES (?, 'client', 'https://rp.example/cb', ?, 'openid', 0, 'wechat', 'wx', 'openid', ?)",
+      hash,
+      userId,
+      expiresAt,
+    ).run();
+    return hash;
+  },
   singleUse: async (prefix: string, usedAt: number) => {
     const key = uniqueId(prefix);
     await sql('INSERT INTO single_uses (key, used_at) VALUES (?, ?)', key, usedAt).run();
@@ -119,6 +129,7 @@ describe('retention, row by row (docs/storage.md "Retention")', () => {
       [false, 1],
     ] as const) {
       await add('a session past expires_at', 'sessions', 'id_hash', seed.session(past - shift), kept);
+      await add('an authorization code past expires_at', 'authorization_codes', 'code_hash', seed.authorizationCode(past - shift), kept);
       await add('a revoked access token past its exp', 'revoked_access_tokens', 'jti', seed.revokedAccessToken(past - shift), kept);
       const liveGrant = await seed.grant(far);
       await add('a refresh token past expires_at', 'refresh_tokens', 'token_hash', seed.refreshToken(liveGrant, past - shift), kept);
@@ -133,6 +144,7 @@ describe('retention, row by row (docs/storage.md "Retention")', () => {
       await add('an audit entry past AUDIT_RETENTION_DAYS', 'audit_log', 'event', seed.audit(at - ttl.audit - shift), kept);
     }
     await add('a live session', 'sessions', 'id_hash', seed.session(far), true);
+    await add('a live authorization code', 'authorization_codes', 'code_hash', seed.authorizationCode(far), true);
     await add('a live revoked access token', 'revoked_access_tokens', 'jti', seed.revokedAccessToken(far), true);
     await add('a live device code', 'device_codes', 'code_hash', seed.deviceCode(far).then((device) => device.hash), true);
     await add('a fresh answer', 'login_approvals', 'login_id', seed.approval(at), true);
@@ -177,13 +189,14 @@ describe('retention, row by row (docs/storage.md "Retention")', () => {
 });
 
 describe('bounded batches', () => {
-  const tables = ['sessions', 'revoked_access_tokens', 'device_codes', 'login_approvals', 'single_uses', 'grants', 'refresh_tokens', 'audit_log'] as const;
+  const tables = ['sessions', 'authorization_codes', 'revoked_access_tokens', 'device_codes', 'login_approvals', 'single_uses', 'grants', 'refresh_tokens', 'audit_log'] as const;
 
   /** Seven rows past retention in every table (the refresh tokens under one live grant), and their count. */
   async function seedBacklog(at: number, liveGrant: string) {
     const old = at - 10 * 24 * 3600;
     for (let i = 0; i < 7; i++) {
       await seed.session(old);
+      await seed.authorizationCode(old);
       await seed.revokedAccessToken(old);
       await seed.deviceCode(old);
       await seed.approval(old);
@@ -259,6 +272,9 @@ describe('bounded batches', () => {
 });
 
 describe('the single-use guards outlive what they guard', () => {
+  const codeExpiry = async (code: string) =>
+    (await sql('SELECT expires_at FROM authorization_codes WHERE code_hash = ?', await sha256(code)).first<{ expires_at: number }>())!.expires_at;
+
   it('a replayed authorization code is refused, and revokes, after a purge at the last second the code could be redeemed', async () => {
     const client = await register({ ...webClientMetadata, token_endpoint_auth_method: 'none' });
     const { verifier, challenge } = await pkce();
@@ -267,9 +283,9 @@ describe('the single-use guards outlive what they guard', () => {
     const first = await redeem(client, code, verifier);
     expect(first.status).toBe(200);
     const { access_token: accessToken } = await first.json<{ access_token: string }>();
-    const stored = await env.KV.get<{ expiresAt: number }>(`code:${await sha256(code)}`, 'json');
+    const expiresAt = await codeExpiry(code);
 
-    await runScheduled(stored!.expiresAt - 1);
+    await runScheduled(expiresAt - 1);
 
     const replay = await redeem(client, code, verifier);
     expect(replay.status).toBe(400);
@@ -287,8 +303,7 @@ describe('the single-use guards outlive what they guard', () => {
 
     // Everything of this code moves back in time by the marker's retention and a second.
     const shift = ttl.authorizationCode + SLACK + 1;
-    const stored = await env.KV.get<{ expiresAt: number }>(key, 'json');
-    await env.KV.put(key, JSON.stringify({ ...stored, expiresAt: stored!.expiresAt - shift }), { expirationTtl: 60 });
+    await sql('UPDATE authorization_codes SET expires_at = expires_at - ? WHERE code_hash = ?', shift, await sha256(code)).run();
     await sql('UPDATE single_uses SET used_at = used_at - ? WHERE key = ?', shift, key).run();
     await runScheduled(nowSeconds());
 
