@@ -4,13 +4,14 @@
  * code). The login is checked before WeChat is called, so a used or unknown
  * login never spends the user's codes; the approval row is the once-only guard.
  */
+import type { SQL } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { bridge, type AppEnv } from '../context';
 import { invalidGrant, invalidRequest, OAuthError } from '../errors';
-import { findApproval, insertApproval } from '../store/approvals';
+import { approvalStatements, findApproval, insertApproval } from '../store/approvals';
 import { findClient } from '../store/clients';
 import { isUniqueViolation } from '../store/db';
-import { withUser } from '../store/identities';
+import { bindLogin, boundUserId } from '../store/identities';
 import { getPendingLogin } from '../store/pending-logins';
 import { readJson } from '../web/request';
 import { announceBinding } from './life-cycle';
@@ -39,11 +40,6 @@ function parseHandoff(body: unknown): HandoffBody {
 }
 
 const usedLogin = () => new OAuthError('login_already_used', 'this login was already answered', 409);
-/** The login_approvals key refused the write: another answer to this login committed first. */
-const isAnsweredMeanwhile = (error: unknown): boolean => {
-  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) if (/UNIQUE constraint failed: login_approvals\./.test(cause.message)) return true;
-  return false;
-};
 const unknownLogin = () => new OAuthError('login_not_found', 'no pending login has this id, or it expired', 404);
 
 export const handoff = new Hono<AppEnv>()
@@ -86,40 +82,31 @@ export const handoff = new Hono<AppEnv>()
   if (!app) throw invalidRequest('no WeChat mini program is available to this client');
   if (!isWeChatCode(body.code)) throw invalidGrant('the WeChat code is invalid');
   if (body.phoneCode !== undefined && !isWeChatCode(body.phoneCode)) throw invalidGrant('the WeChat phone code is invalid');
-  const audit = (approved: boolean, userId: string | null) => ({
+  const audit = (approved: boolean, userId: string | SQL | null) => ({
     event: approved ? ('login.approved' as const) : ('login.denied' as const),
     actor: 'user' as const,
     userId,
     clientId: client.clientId,
     detail: { door: 'miniprogram' as const, appid: app.appid },
   });
-  let approval;
-  let binding;
+  const door = { clientId: client.clientId, appid: app.appid, door: 'miniprogram' as const };
   try {
     if (body.deny) {
       // Who said no is recorded; nobody is bound, and a phone code is not spent.
       const login = await context.wechat().miniProgramLogin(app, body.code, {});
-      approval = { loginId: body.login, approved: false, userId: null, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
-      await insertApproval(db, approval, audit(false, null));
-    } else {
-      const login = await context.wechat().miniProgramLogin(app, body.code, { phoneCode: body.phoneCode });
-      // The binding this login makes (if any) and the approval are one batch: one round trip after the read.
-      ({ approval, binding } = await withUser(db, login, now, client.clientId, async ({ user, binding, writes }) => {
-        const approval = { loginId: body.login, approved: true, userId: user.id, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
-        try {
-          await insertApproval(db, approval, audit(true, user.id), writes);
-        } catch (error) {
-          // Answered meanwhile: not a binding to plan again.
-          if (isAnsweredMeanwhile(error)) throw usedLogin();
-          throw error;
-        }
-        return { approval, binding };
-      }));
+      await insertApproval(db, { loginId: body.login, approved: false, userId: null, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now }, audit(false, null));
+      return c.json({ status: 'denied', client_name: client.metadata.client_name ?? null });
     }
+    const login = await context.wechat().miniProgramLogin(app, body.code, { phoneCode: body.phoneCode });
+    // The binding this login makes (if any) and the approval: one batch.
+    const userId = boundUserId(login);
+    const approval = { loginId: body.login, approved: true, userId, wechatAppid: login.appid, wechatOpenid: login.openid, authTime: now };
+    const { subject, binding } = await bindLogin(db, login, now, client.clientId, approvalStatements(db, approval, audit(true, userId)));
+    announceBinding(context, { ...door, userId: subject.id }, binding);
   } catch (error) {
+    // Answered meanwhile: the login_approvals key refused this answer.
     if (isUniqueViolation(error)) throw usedLogin();
     throw error;
   }
-  if (approval.userId) announceBinding(context, { userId: approval.userId, clientId: client.clientId, appid: app.appid, door: 'miniprogram' }, binding);
-  return c.json({ status: approval.approved ? 'approved' : 'denied', client_name: client.metadata.client_name ?? null });
+  return c.json({ status: 'approved', client_name: client.metadata.client_name ?? null });
 });

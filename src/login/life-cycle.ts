@@ -5,6 +5,7 @@
  * events leave after the response. Neither names an openid, a unionid or a
  * phone number: the person is their public `sub` (the user's id).
  */
+import type { SQL } from 'drizzle-orm';
 import type { Config } from '../config';
 import type { Bridge } from '../context';
 import { announce, type LifeEvent } from '../notify/outbox';
@@ -24,7 +25,7 @@ export const doorOf = (config: Config, appid: string): LoginDoor =>
   config.wechatApps.find((app) => app.appid === appid)?.kind ?? 'miniprogram';
 
 /** The audit entry of a successful login, for the batch that makes its grant or session. */
-export const loginAudit = (bridge: Bridge, facts: LoginFacts) =>
+export const loginAudit = (bridge: Bridge, facts: Omit<LoginFacts, 'userId'> & { userId: string | SQL }) =>
   auditStatement(
     bridge.db,
     { event: 'login', actor: 'user', userId: facts.userId, clientId: facts.clientId, detail: { door: facts.door, appid: facts.appid } },

@@ -6,14 +6,15 @@
  * callback, which answers the pending login as the mini program's approval
  * does, and the browser continues to the client the same way.
  */
+import type { SQL } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { randomId, sha256, timingSafeEqualStrings } from '../crypto';
 import { loginPath, PATHS } from '../paths';
-import { findApproval, insertApproval } from '../store/approvals';
+import { approvalStatements, findApproval, insertApproval } from '../store/approvals';
 import { findClient } from '../store/clients';
 import { isUniqueViolation } from '../store/db';
-import { isKnownWeChatAccount, resolveUser } from '../store/identities';
+import { bindLogin, boundUserId, isKnownWeChatAccount } from '../store/identities';
 import { getPendingLogin } from '../store/pending-logins';
 import { getWebAuthorization, putWebAuthorization } from '../store/web-authorizations';
 import { errorPage } from '../web/pages';
@@ -96,34 +97,33 @@ export const webCallback = new Hono<AppEnv>().get('/', async (c) => {
   const app = config.wechatApps.find((candidate) => candidate.appid === authorization.appid);
   if (!app) return errorPage(c, 'server_error', 'the WeChat app of this sign-in is no longer configured', 500);
 
-  let approval;
-  let binding;
-  if (code === undefined) {
-    // WeChat's way of saying the person refused: the state, and no code.
-    approval = { loginId, approved: false, userId: null, wechatAppid: null, wechatOpenid: null, authTime: now };
-  } else {
+  const answer = (approved: boolean, userId: string | SQL | null) => ({
+    event: approved ? ('login.approved' as const) : ('login.denied' as const),
+    actor: 'user' as const,
+    userId,
+    clientId: pending.clientId,
+    detail: { door: app.kind, appid: app.appid },
+  });
+  try {
+    if (code === undefined) {
+      // WeChat's way of saying the person refused: the state, and no code.
+      await insertApproval(db, { loginId, approved: false, userId: null, wechatAppid: null, wechatOpenid: null, authTime: now }, answer(false, null));
+      return c.redirect(`${loginPath(loginId)}/continue`, 303);
+    }
     if (!isWeChatCode(code)) return errorPage(c, 'invalid_grant', 'the WeChat code is invalid');
     const identity = await context.wechat().webLogin(app, code, { profile: authorization.scope !== 'snsapi_base' });
     // The silent round met someone new: ask again, with the page, for the profile and unionid.
     if (authorization.scope === 'snsapi_base' && !(await isKnownWeChatAccount(db, identity))) {
       return c.redirect(`${loginPath(loginId)}/wechat/officialaccount?profile`, 302);
     }
-    const resolved = await resolveUser(db, identity, now, pending.clientId);
-    binding = resolved.binding;
-    approval = { loginId, approved: true, userId: resolved.user.id, wechatAppid: identity.appid, wechatOpenid: identity.openid, authTime: now };
-  }
-  try {
-    await insertApproval(db, approval, {
-      event: approval.approved ? 'login.approved' : 'login.denied',
-      actor: 'user',
-      userId: approval.userId,
-      clientId: pending.clientId,
-      detail: { door: app.kind, appid: app.appid },
-    });
+    // The binding this login makes (if any) and the answer: one batch.
+    const userId = boundUserId(identity);
+    const approval = { loginId, approved: true, userId, wechatAppid: identity.appid, wechatOpenid: identity.openid, authTime: now };
+    const { subject, binding } = await bindLogin(db, identity, now, pending.clientId, approvalStatements(db, approval, answer(true, userId)));
+    announceBinding(context, { userId: subject.id, clientId: pending.clientId, appid: app.appid, door: app.kind }, binding);
   } catch (error) {
     if (isUniqueViolation(error)) return errorPage(c, 'login_already_used', 'this login was already answered', 409);
     throw error;
   }
-  if (approval.userId) announceBinding(context, { userId: approval.userId, clientId: pending.clientId, appid: app.appid, door: app.kind }, binding);
   return c.redirect(`${loginPath(loginId)}/continue`, 303);
 });

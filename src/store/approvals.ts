@@ -1,5 +1,5 @@
 /** The mini program's answers to pending logins (docs/protocol.md §5), at most one per login id. */
-import { eq } from 'drizzle-orm';
+import { eq, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Subject } from '../types';
 import { auditStatement, type AuditEntry } from './audit';
@@ -24,12 +24,20 @@ export async function findApproval(db: Db, loginId: string): Promise<{ approval:
   return { approval: row.approval, subject };
 }
 
+/** An answer to write: the approver may be SQL, the user a binding in the same batch settles. */
+export type NewApproval = Omit<Approval, 'userId'> & { userId: string | SQL | null };
+
 /**
- * Fails with a unique violation when the login was already answered. `audit`
- * records the answer in the same batch (src/store/audit.ts), after `first`
- * (the binding of the user who approved, src/store/identities.ts).
+ * The answer and its audit entry (src/store/audit.ts), for a batch after the
+ * binding of the user who approved (src/store/identities.ts). The batch
+ * fails with a unique violation when the login was already answered.
  */
-export async function insertApproval(db: Db, approval: Approval, audit: AuditEntry, first: BatchItem<'sqlite'>[] = []): Promise<void> {
-  const statements: BatchItem<'sqlite'>[] = [...first, db.insert(loginApprovals).values(approval), auditStatement(db, audit, approval.authTime)];
-  await db.batch(statements as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+export const approvalStatements = (db: Db, approval: NewApproval, audit: AuditEntry): BatchItem<'sqlite'>[] => [
+  db.insert(loginApprovals).values(approval),
+  auditStatement(db, audit, approval.authTime),
+];
+
+/** An answer without a binding (a refusal), on its own. */
+export async function insertApproval(db: Db, approval: NewApproval, audit: AuditEntry): Promise<void> {
+  await db.batch(approvalStatements(db, approval, audit) as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
 }

@@ -4,7 +4,7 @@
  * so recording costs no round trip of its own. Entries name a person only by
  * the opaque `sub`; never a secret, an openid, a unionid or a phone number.
  */
-import { desc, eq } from 'drizzle-orm';
+import { desc, eq, type SQL } from 'drizzle-orm';
 import type { Db } from './db';
 import { auditLog } from './schema';
 
@@ -28,7 +28,8 @@ export type AuditEvent =
 
 export type AuditEntry = AuditEvent & {
   actor: AuditActor;
-  userId?: string | null;
+  /** The user's id, or SQL naming the user a binding in the same batch settles. */
+  userId?: string | SQL | null;
   clientId?: string | null;
 };
 

@@ -4,7 +4,7 @@
  * what can still revoke them is their grant's `revoked_at` and the
  * revoked_access_tokens list, read together with the user in one query.
  */
-import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Subject } from '../types';
 import type { Db } from './db';
@@ -20,14 +20,15 @@ export interface NewRefreshToken {
 }
 
 /**
- * Writes a grant and its first refresh token in one batch (a transaction),
- * after `guards`: statements that must succeed for the grant to exist,
- * such as the single use of the code it comes from.
+ * The statements of a grant and its first refresh token, for a batch (a
+ * transaction) after what must succeed for the grant to exist, such as the
+ * single use of the code it comes from. `userId` may be SQL: the user a
+ * binding in the same batch settles (src/store/identities.ts).
  */
-export async function insertGrant(db: Db, grant: NewGrant, refresh?: NewRefreshToken, guards: BatchItem<'sqlite'>[] = []): Promise<void> {
-  const statements: BatchItem<'sqlite'>[] = [...guards, db.insert(grants).values(grant)];
+export function grantStatements(db: Db, grant: Omit<NewGrant, 'userId'> & { userId: string | SQL }, refresh?: NewRefreshToken): BatchItem<'sqlite'>[] {
+  const statements: BatchItem<'sqlite'>[] = [db.insert(grants).values(grant)];
   if (refresh) statements.push(db.insert(refreshTokens).values({ ...refresh, grantId: grant.id, createdAt: grant.createdAt }));
-  await db.batch(statements as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+  return statements;
 }
 
 const identityOfGrant = identityNamedBy(grants.wechatAppid, grants.wechatOpenid);

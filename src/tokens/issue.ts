@@ -3,12 +3,13 @@
  * ID token when `openid` was granted, and a refresh token when
  * `offline_access` was. Every grant type ends here.
  */
+import type { SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Config } from '../config';
 import { randomId, sha256 } from '../crypto';
 import { subjectFor } from '../identity/pairwise';
 import type { Db } from '../store/db';
-import { insertGrant } from '../store/grants';
+import { grantStatements } from '../store/grants';
 import type { Client, Scope, Subject } from '../types';
 import { userClaims } from './claims';
 import { signJwt } from './jwt';
@@ -43,9 +44,41 @@ export interface TokenResponse {
   refresh_token?: string;
 }
 
+/** What a grant records of its login: the Authentication without the user, whom the caller names. */
+export type GrantedLogin = Omit<Authentication, 'subject' | 'nonce'> & { wechat: { appid: string; openid: string } };
+
 /**
- * A new grant: its row (and first refresh token) in one write, then its
- * tokens. `guards(grantId)` are written in the same transaction first.
+ * A new grant's statements (its row, and its first refresh token when
+ * offline_access was granted), for the caller's batch. `userId` may be SQL:
+ * the user a binding in the same batch settles.
+ */
+export async function newGrant(context: Pick<IssueContext, 'config' | 'db' | 'now'>, client: Client, login: GrantedLogin, userId: string | SQL) {
+  const { config, db, now } = context;
+  const id = randomId(16);
+  const refresh = login.scopes.includes('offline_access') ? await refreshTokenValue() : undefined;
+  const statements = grantStatements(
+    db,
+    {
+      id,
+      clientId: client.clientId,
+      userId,
+      scope: login.scopes.join(' '),
+      authTime: login.authTime,
+      amr: login.amr.join(' '),
+      wechatAppid: login.wechat.appid,
+      wechatOpenid: login.wechat.openid,
+      sid: login.sid ?? null,
+      createdAt: now,
+      expiresAt: now + config.ttl.grant,
+    },
+    refresh && { tokenHash: refresh.hash, expiresAt: now + config.ttl.refreshToken },
+  );
+  return { id, statements, ...(refresh && { refreshToken: refresh.token }) };
+}
+
+/**
+ * A new grant for a known user: its row (and first refresh token) in one
+ * write, then its tokens. `guards(grantId)` are written in the same transaction first.
  */
 export async function issueForNewGrant(
   context: IssueContext,
@@ -53,29 +86,10 @@ export async function issueForNewGrant(
   auth: Authentication,
   guards: (grantId: string) => BatchItem<'sqlite'>[] = () => [],
 ): Promise<TokenResponse> {
-  const { config, db, now } = context;
-  const grantId = randomId(16);
-  const refresh = auth.scopes.includes('offline_access') ? await refreshTokenValue() : undefined;
-  const signed = signTokens(context, client, grantId, auth);
-  await insertGrant(
-    db,
-    {
-      id: grantId,
-      clientId: client.clientId,
-      userId: auth.subject.id,
-      scope: auth.scopes.join(' '),
-      authTime: auth.authTime,
-      amr: auth.amr.join(' '),
-      wechatAppid: auth.subject.wechat.appid,
-      wechatOpenid: auth.subject.wechat.openid,
-      sid: auth.sid ?? null,
-      createdAt: now,
-      expiresAt: now + config.ttl.grant,
-    },
-    refresh && { tokenHash: refresh.hash, expiresAt: now + config.ttl.refreshToken },
-    guards(grantId),
-  );
-  return { ...(await signed), ...(refresh && { refresh_token: refresh.token }) };
+  const grant = await newGrant(context, client, { ...auth, wechat: auth.subject.wechat }, auth.subject.id);
+  const signed = signTokens(context, client, grant.id, auth);
+  await context.db.batch([...guards(grant.id), ...grant.statements] as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+  return { ...(await signed), ...(grant.refreshToken && { refresh_token: grant.refreshToken }) };
 }
 
 /** A fresh refresh token: the value for the client, the hash for D1. */

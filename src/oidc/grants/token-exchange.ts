@@ -2,7 +2,8 @@
  * RFC 8693 token exchange with a WeChat code as the subject token
  * (docs/protocol.md §4): a mobile app's SendAuth code or a mini program's
  * wx.login code becomes OIDC tokens. WeChat is called before anything is
- * written, so a refused or failed exchange leaves D1 as it was.
+ * written, so a refused or failed exchange leaves D1 as it was; then the
+ * binding, the grant and the audit entries are one batch (src/store/identities.ts).
  */
 import type { WeChatKind } from '../../config';
 import type { Bridge } from '../../context';
@@ -10,8 +11,8 @@ import { invalidGrant, invalidRequest } from '../../errors';
 import { announceLogin, loginAudit } from '../../login/life-cycle';
 import { chooseWeChatApp, isWeChatCode } from '../../login/wechat-apps';
 import { isForeignKeyViolation } from '../../store/db';
-import { withUser } from '../../store/identities';
-import { issueForNewGrant } from '../../tokens/issue';
+import { bindLogin, boundUserId } from '../../store/identities';
+import { newGrant, signTokens } from '../../tokens/issue';
 import type { Client } from '../../types';
 import { invalidClient } from '../client-auth';
 import { requestedScopes } from '../scopes';
@@ -46,18 +47,20 @@ export async function tokenExchangeGrant(bridge: Bridge, client: Client, params:
     kind === 'app'
       ? await wechat.appLogin(app, subjectToken, { profile: scopes.includes('profile') })
       : await wechat.miniProgramLogin(app, subjectToken, { phoneCode });
-  // The user's binding (if this login makes one), the grant and the audit entries: one batch, one round trip after the read.
-  const { tokens, facts, binding } = await withUser(bridge.db, login, bridge.now, client.clientId, async ({ user, binding, writes }) => {
-    const facts = { userId: user.id, clientId: client.clientId, appid: login.appid, door: kind };
-    const subject = { ...user, wechat: { appid: login.appid, openid: login.openid, unionid: login.unionid ?? null } };
-    const auth = { subject, scopes, authTime: bridge.now, amr: ['wechat'] };
-    const tokens = await issueForNewGrant(bridge, client, auth, () => [...writes, loginAudit(bridge, facts)]);
-    return { tokens, facts, binding };
-  }).catch((error: unknown) => {
-    // Removed a moment ago (RFC 7592 §2.3), by a request this isolate's client cache has not seen: nothing to issue to.
-    if (isForeignKeyViolation(error)) throw invalidClient('the client no longer exists', bridge.config.issuer);
-    throw error;
-  });
+  // The user's binding (if this login makes one), the grant and the audit entries: one batch, one round trip.
+  const userId = boundUserId(login);
+  const granted = { scopes, authTime: bridge.now, amr: ['wechat'] };
+  const grant = await newGrant(bridge, client, { ...granted, wechat: login }, userId);
+  const door = { clientId: client.clientId, appid: login.appid, door: kind };
+  const { subject, binding } = await bindLogin(bridge.db, login, bridge.now, client.clientId, [...grant.statements, loginAudit(bridge, { ...door, userId })]).catch(
+    (error: unknown) => {
+      // Removed a moment ago (RFC 7592 §2.3), by a request this isolate's client cache has not seen: nothing to issue to.
+      if (isForeignKeyViolation(error)) throw invalidClient('the client no longer exists', bridge.config.issuer);
+      throw error;
+    },
+  );
+  const tokens = await signTokens(bridge, client, grant.id, { ...granted, subject });
+  const facts = { ...door, userId: subject.id };
   announceLogin(bridge, facts, binding);
-  return { ...tokens, issued_token_type: ACCESS_TOKEN_TYPE };
+  return { ...tokens, ...(grant.refreshToken && { refresh_token: grant.refreshToken }), issued_token_type: ACCESS_TOKEN_TYPE };
 }
