@@ -1,7 +1,18 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { approve, authorizeUrl, deny, Browser, browserLogin, pkce, redeem, REDIRECT_URI, startLogin, webClientMetadata } from '../support/browser';
+import { sha256 } from '../../src/crypto';
 import { call, claimsOf, ISSUER, register } from '../support/oidc';
+
+/** Rows a redemption writes: its single use, its grant, its refresh token. */
+const written = async () =>
+  env.DB.prepare('SELECT (SELECT count(*) FROM single_uses) AS uses, (SELECT count(*) FROM grants) AS grants, (SELECT count(*) FROM refresh_tokens) AS refresh').first();
+
+async function expectRefusal(response: Promise<Response>, description: RegExp) {
+  const refused = await response;
+  expect(refused.status).toBe(400);
+  expect(await refused.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(description) });
+}
 
 const userinfoStatus = async (accessToken: string) =>
   (await call('/userinfo', { headers: { Authorization: `Bearer ${accessToken}` } })).status;
@@ -191,23 +202,33 @@ describe('authorization code grant (RFC 6749 §4.1.3, RFC 7636)', () => {
   it('refuses a missing or wrong verifier, and a verifier for a code issued without a challenge', async () => {
     const client = await register(webClientMetadata);
     const { verifier, challenge } = await pkce();
-    const withChallenge = await browserLogin(new Browser(), client, { code_challenge: challenge, code_challenge_method: 'S256' });
-    expect(await (await redeem(client, withChallenge.get('code')!)).json()).toMatchObject({ error: 'invalid_grant' });
-    const other = await pkce();
-    expect(await (await redeem(client, withChallenge.get('code')!, other.verifier)).json()).toMatchObject({ error: 'invalid_grant' });
-
-    const without = await browserLogin(new Browser(), client);
-    expect(await (await redeem(client, without.get('code')!, verifier)).json()).toMatchObject({ error: 'invalid_grant' });
-    // The failed attempts did not spend the code.
-    expect((await redeem(client, without.get('code')!)).status).toBe(200);
+    const withChallenge = (await browserLogin(new Browser(), client, { code_challenge: challenge, code_challenge_method: 'S256' })).get('code')!;
+    const without = (await browserLogin(new Browser(), client)).get('code')!;
+    const before = await written();
+    await expectRefusal(redeem(client, withChallenge), /code_verifier is required/);
+    await expectRefusal(redeem(client, withChallenge, (await pkce()).verifier), /code_verifier does not match/);
+    await expectRefusal(redeem(client, without, verifier), /issued without a code_challenge/);
+    // The refusals wrote nothing, and did not spend either code.
+    expect(await written()).toEqual(before);
+    expect((await redeem(client, withChallenge, verifier)).status).toBe(200);
+    expect((await redeem(client, without)).status).toBe(200);
   });
 
-  it('refuses a wrong redirect_uri and another client', async () => {
+  it('refuses a wrong redirect_uri, another client and an expired code, spending nothing', async () => {
     const client = await register(webClientMetadata);
     const other = await register(webClientMetadata);
-    const result = await browserLogin(new Browser(), client);
-    expect(await (await redeem(client, result.get('code')!, undefined, 'https://rp.example/other')).json()).toMatchObject({ error: 'invalid_grant' });
-    expect(await (await redeem(other, result.get('code')!)).json()).toMatchObject({ error: 'invalid_grant' });
+    const code = (await browserLogin(new Browser(), client)).get('code')!;
+    const before = await written();
+    await expectRefusal(redeem(client, code, undefined, 'https://rp.example/other'), /redirect_uri does not match/);
+    await expectRefusal(redeem(other, code), /invalid or expired/);
+    expect(await written()).toEqual(before);
+    expect((await redeem(client, code)).status).toBe(200);
+
+    const late = (await browserLogin(new Browser(), client)).get('code')!;
+    await env.DB.prepare('UPDATE authorization_codes SET expires_at = ? WHERE code_hash = ?').bind(Math.floor(Date.now() / 1000) - 1, await sha256(late)).run();
+    const beforeLate = await written();
+    await expectRefusal(redeem(client, late), /invalid or expired/);
+    expect(await written()).toEqual(beforeLate);
   });
 
   it('refuses a replayed code and revokes the tokens of the first redemption', async () => {
