@@ -4,14 +4,16 @@
  * "open WeChat" link, and, for a browser login, the way back to the client.
  */
 import { Hono } from 'hono';
-import { bridge, type AppContext, type AppEnv } from '../context';
+import { bridge, type AppContext, type AppEnv, type Bridge } from '../context';
 import { loginPath } from '../paths';
 import { findApproval } from '../store/approvals';
 import { findClient } from '../store/clients';
 import { isUniqueViolation } from '../store/db';
+import type { PendingLogin } from '../store/pending-logins';
 import { getLoginCode, getLoginScheme, putLoginCode, putLoginScheme } from '../store/login-links';
 import { claimStatement } from '../store/single-use';
 import { newAuthorizationCode } from '../tokens/authorization-code';
+import type { Client } from '../types';
 import { pickLocale } from '../ui/i18n';
 import { LoginPage } from '../ui/login-page';
 import { redirectWith } from '../web/authorization-response';
@@ -32,39 +34,48 @@ const inWeChat = (userAgent: string) => /MicroMessenger/i.test(userAgent);
 /** A phone or tablet: a QR code on its own screen cannot be scanned. */
 const onMobile = (userAgent: string) => /Mobi|Android|iPhone|iPad|HarmonyOS/i.test(userAgent);
 
+/**
+ * The page a pending login waits on, whichever URL served it: its own
+ * (`/login/<id>`), or the authorization request that started it, which
+ * saves the browser a redirect; the page then shows its own URL.
+ */
+export async function loginPage(c: AppContext, context: Bridge, login: PendingLogin, client: Client) {
+  const { config } = context;
+  const base = loginPath(login.id);
+  const userAgent = c.req.header('User-Agent') ?? '';
+  // The door is picked by where the person is (docs/protocol.md §5a); only configured doors appear.
+  const browser = login.authorization !== undefined;
+  if (browser && inWeChat(userAgent) && loginApp(config, client, 'officialaccount')) return c.redirect(`${base}/wechat/officialaccount`, 302);
+  const miniProgram = loginMiniProgram(config, client);
+  const website = browser && !onMobile(userAgent) ? loginApp(config, client, 'website') : undefined;
+  if (!miniProgram && !website) return errorPage(c, 'server_error', 'no way of signing in with WeChat is configured for this application', 500);
+  const locale = pickLocale(login.authorization?.uiLocales, c.req.header('Accept-Language'));
+  const addOn = c.get('loginPageAddOn');
+  return renderPage(c, (nonce) =>
+    LoginPage({
+      locale,
+      loginId: login.id,
+      clientName: client.metadata.client_name ?? client.clientId,
+      mode: browser ? 'authorization' : 'device',
+      userCode: browser ? undefined : login.id,
+      pageUrl: base,
+      ...(miniProgram && { qrUrl: `${base}/qr`, openUrl: `${base}/open` }),
+      websiteUrl: website && `${base}/wechat/website`,
+      statusUrl: `${base}/status`,
+      continueUrl: `${base}/continue`,
+      addOn: miniProgram && addOn?.({ locale, loginId: login.id, miniprogramAppid: miniProgram.appid, nonce }),
+      nonce,
+    }),
+  );
+}
+
 export const loginPages = new Hono<AppEnv>()
   .get('/:id', async (c) => {
     const context = bridge(c);
-    const { config } = context;
     const login = await pendingFor(c, context);
-    if (!login) return expired(c);
-    const client = await findClient(context.db, login.clientId);
-    if (!client) return expired(c);
-    const base = loginPath(login.id);
-    const userAgent = c.req.header('User-Agent') ?? '';
-    // The door is picked by where the person is (docs/protocol.md §5a); only configured doors appear.
-    const browser = login.authorization !== undefined;
-    if (browser && inWeChat(userAgent) && loginApp(config, client, 'officialaccount')) return c.redirect(`${base}/wechat/officialaccount`, 302);
-    const miniProgram = loginMiniProgram(config, client);
-    const website = browser && !onMobile(userAgent) ? loginApp(config, client, 'website') : undefined;
-    if (!miniProgram && !website) return errorPage(c, 'server_error', 'no way of signing in with WeChat is configured for this application', 500);
-    const locale = pickLocale(login.authorization?.uiLocales, c.req.header('Accept-Language'));
-    const addOn = c.get('loginPageAddOn');
-    return renderPage(c, (nonce) =>
-      LoginPage({
-        locale,
-        loginId: login.id,
-        clientName: client.metadata.client_name ?? client.clientId,
-        mode: browser ? 'authorization' : 'device',
-        userCode: browser ? undefined : login.id,
-        ...(miniProgram && { qrUrl: `${base}/qr`, openUrl: `${base}/open` }),
-        websiteUrl: website && `${base}/wechat/website`,
-        statusUrl: `${base}/status`,
-        continueUrl: `${base}/continue`,
-        addOn: miniProgram && addOn?.({ locale, loginId: login.id, miniprogramAppid: miniProgram.appid, nonce }),
-        nonce,
-      }),
-    );
+    const client = login && (await findClient(context.db, login.clientId));
+    if (!login || !client) return expired(c);
+    return loginPage(c, context, login, client);
   })
   .get('/:id/continue', async (c) => {
     const context = bridge(c);

@@ -17,7 +17,7 @@ export const LOGIN_ID = /^[A-Za-z0-9_-]{1,32}$/;
 export type BrowserLoginRequest = Omit<NonNullable<PendingLogin['authorization']>, 'browserHash'> & { clientId: string; scopes: Scope[] };
 
 /** Starts a browser login and binds it to this browser by a cookie; returns its id. */
-export async function startBrowserLogin(c: AppContext, bridge: Bridge, request: BrowserLoginRequest): Promise<string> {
+export async function startBrowserLogin(c: AppContext, bridge: Bridge, request: BrowserLoginRequest): Promise<PendingLogin> {
   const { clientId, scopes, ...authorization } = request;
   const ttl = bridge.config.ttl.pendingLogin;
   const browserSecret = randomId(32);
@@ -31,7 +31,7 @@ export async function startBrowserLogin(c: AppContext, bridge: Bridge, request: 
   };
   await putPendingLogin(bridge.env.KV, login, bridge.now);
   setBrowserCookie(c, bridge, login.id, browserSecret, ttl);
-  return login.id;
+  return login;
 }
 
 /** Starts a device login (RFC 8628) whose id is the user code the device shows. */

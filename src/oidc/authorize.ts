@@ -7,6 +7,7 @@
 import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { OAuthError } from '../errors';
+import { loginPage } from '../login/pages';
 import { startBrowserLogin } from '../login/pending';
 import { loginAudit } from '../login/life-cycle';
 import { currentSession, sessionSid } from '../login/session';
@@ -53,9 +54,11 @@ async function authorize(c: AppContext) {
   }
 
   const { clientId: id, scopes, state, nonce, codeChallenge, uiLocales } = request;
-  const loginId = await startBrowserLogin(c, context, { clientId: id, scopes, redirectUri, state, nonce, codeChallenge, uiLocales });
-  // Post/Redirect/Get: the login page has its own URL, so a reload does not start another login.
-  return c.redirect(loginPath(loginId), 303);
+  const login = await startBrowserLogin(c, context, { clientId: id, scopes, redirectUri, state, nonce, codeChallenge, uiLocales });
+  // A GET is answered with the login page itself (one redirect fewer), which then shows its own URL, so a
+  // reload does not start another login. A POST is Post/Redirect/Get: the page is reloaded by its own URL.
+  if (c.req.method === 'POST') return c.redirect(loginPath(login.id), 303);
+  return loginPage(c, context, login, client);
 }
 
 export const authorization = new Hono<AppEnv>().get('/', authorize).post('/', authorize);

@@ -28,6 +28,8 @@ export interface LoginPageProps {
   mode: 'authorization' | 'device';
   /** Device mode: shown for the user to compare with their device's. */
   userCode?: string;
+  /** The page's own same-origin URL, shown in the address bar when another URL (the authorization request) served it. */
+  pageUrl: string;
   /** Same-origin URL of the mini program code image; absent: no mini program is configured. */
   qrUrl?: string;
   /** Same-origin URL that redirects to the `weixin://` URL Scheme; absent with `qrUrl`. */
@@ -55,6 +57,6 @@ export function LoginPage(props: LoginPageProps) {
     title: s.loginTitle,
     nonce: props.nonce,
     script: LOGIN_SCRIPT,
-    children: html`<main id="login" data-login-session="${props.loginId}" data-mode="${props.mode}" data-status-url="${props.statusUrl}" data-continue-url="${props.continueUrl}"><h1>${s.signInTo(props.clientName)}</h1>${userCode}<div class="ways" id="ways">${qr}${website}${open}</div><p id="status" data-testid="status" class="status" role="status" aria-live="polite" data-waiting="${s.waiting}" data-redirecting="${s.redirecting}" data-device-approved="${s.deviceApproved}" data-denied="${s.denied}" data-expired="${s.expired}" data-retrying="${s.retrying}">${s.waiting}</p><noscript><p><a href="${props.continueUrl}" data-testid="continue">${s.noscriptContinue}</a></p></noscript>${props.addOn}</main>`,
+    children: html`<main id="login" data-login-session="${props.loginId}" data-mode="${props.mode}" data-page-url="${props.pageUrl}" data-status-url="${props.statusUrl}" data-continue-url="${props.continueUrl}"><h1>${s.signInTo(props.clientName)}</h1>${userCode}<div class="ways" id="ways">${qr}${website}${open}</div><p id="status" data-testid="status" class="status" role="status" aria-live="polite" data-waiting="${s.waiting}" data-redirecting="${s.redirecting}" data-device-approved="${s.deviceApproved}" data-denied="${s.denied}" data-expired="${s.expired}" data-retrying="${s.retrying}">${s.waiting}</p><noscript><p><a href="${props.continueUrl}" data-testid="continue">${s.noscriptContinue}</a></p></noscript>${props.addOn}</main>`,
   });
 }

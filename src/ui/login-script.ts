@@ -25,6 +25,9 @@ export const LOGIN_SCRIPT = `(() => {
   let failures = 0;
   let finished = false;
 
+  // Served as the answer to the authorization request, the page shows its own URL: a reload then does not start another login.
+  if (root.dataset.pageUrl && location.pathname !== root.dataset.pageUrl) history.replaceState(null, '', root.dataset.pageUrl);
+
   const say = (message, isError) => {
     status.textContent = message;
     status.classList.toggle('error', Boolean(isError));

@@ -129,6 +129,10 @@ describe('a web application with openid-client, in headless Chromium', () => {
     await page.waitForFunction("(() => { const img = document.getElementById('qr'); return img.complete && img.naturalWidth > 0; })()");
     expect(await page.getByTestId('open-wechat').getAttribute('href')).toBe(`/login/${login}/open`);
     expect(await page.getByTestId('sandbox-approve').isVisible()).toBe(true);
+    // The authorization request answered with the page, which shows its own URL: a reload keeps the same login.
+    expect((await page.reload())?.status()).toBe(200);
+    expect(await page.locator('[data-login-session]').getAttribute('data-login-session')).toBe(login);
+    expect(new URL(page.url()).pathname).toBe(`/login/${login}`);
 
     // The pending login belongs to this browser (its cookie): anyone else who learns the id sees nothing.
     expect((await fetch(`${provider.issuer}/login/${login}`)).status).toBe(404);

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { approve, authorizeUrl, Browser, deny, startLogin, webClientMetadata } from '../support/browser';
+import { approve, authorizeUrl, Browser, deny, loginIdOf, startLogin, webClientMetadata } from '../support/browser';
 import { call, mint, register } from '../support/oidc';
 
 const handoff = (body: unknown, type = 'application/json') =>
@@ -107,8 +107,7 @@ describe('GET /wechat/handoff/<login>: what the mini program shows before the pe
   it('a browser login: the application, the scopes in order, when it expires, and the browser that waits; no secret, no person', async () => {
     const client = await register(webClientMetadata);
     const browser = new Browser();
-    const started = await browser.get(authorizeUrl(client, { scope: 'openid phone profile' }), { 'User-Agent': CHROME_ON_WINDOWS });
-    const loginId = started.headers.get('Location')!.replace('/login/', '');
+    const loginId = await loginIdOf(await browser.get(authorizeUrl(client, { scope: 'openid phone profile' }), { 'User-Agent': CHROME_ON_WINDOWS }));
     const response = await call(`/wechat/handoff/${loginId}`);
     expect(response.status).toBe(200);
     expect(response.headers.get('Cache-Control')).toBe('no-store');

@@ -2,14 +2,14 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { sessionAnswer, withConsent } from '../../src/login/session-use';
 import type { Session } from '../../src/store/sessions';
-import { approve, authorizeUrl, Browser, browserLogin, pkce, redeem, webClientMetadata } from '../support/browser';
+import { approve, authorizeUrl, Browser, browserLogin, loginIdOf, pkce, redeem, webClientMetadata } from '../support/browser';
 import { claimsOf, register } from '../support/oidc';
 
-/** Where an authorization request sends the browser: a code at the client, an error there, or the bridge's login page. */
+/** What an authorization request answers: a code at the client, an error there, or the bridge's login page. */
 async function outcome(browser: Browser, url: string) {
   const response = await browser.get(url);
   const location = response.headers.get('Location') ?? '';
-  if (response.status === 303 && location.startsWith('/login/')) return 'asks in WeChat';
+  if (response.status === 200 && (await response.text()).includes('data-login-session=')) return 'asks in WeChat';
   const params = new URL(location).searchParams;
   return params.get('code') ? 'silent code' : params.get('error');
 }
@@ -77,7 +77,7 @@ describe('what a browser session answers without a new approval (OpenID Connect 
     const client = await register(webClientMetadata);
     const browser = new Browser();
     const openid = `day-${crypto.randomUUID()}`;
-    const loginId = (await browser.get(authorizeUrl(client))).headers.get('Location')!.replace('/login/', '');
+    const loginId = await loginIdOf(await browser.get(authorizeUrl(client)));
     await approve(loginId, { openid });
     const back = await browser.get(`/login/${loginId}/continue`);
     const row = await env.DB.prepare('SELECT auth_time, expires_at FROM sessions WHERE wechat_openid = ?').bind(openid).first<{ auth_time: number; expires_at: number }>();

@@ -46,7 +46,7 @@ describe('authorization endpoint: requests it cannot redirect (docs/protocol.md 
     });
     const { challenge } = await pkce();
     const common = { code_challenge: challenge, code_challenge_method: 'S256' };
-    expect((await new Browser().get(authorizeUrl(client, { ...common, redirect_uri: 'http://127.0.0.1:49152/callback' }))).status).toBe(303);
+    expect((await new Browser().get(authorizeUrl(client, { ...common, redirect_uri: 'http://127.0.0.1:49152/callback' }))).status).toBe(200);
     expect((await new Browser().get(authorizeUrl(client, { ...common, redirect_uri: 'http://127.0.0.1:49152/other' }))).status).toBe(400);
     expect((await new Browser().get(authorizeUrl(client, { ...common, redirect_uri: 'http://localhost:49152/callback' }))).status).toBe(400);
   });
@@ -145,6 +145,28 @@ describe('the login page (docs/protocol.md §5)', () => {
     expect((await stranger.get(`/login/${loginId}`)).status).toBe(404);
     expect((await stranger.get(`/login/${loginId}/status`)).status).toBe(404);
     expect((await stranger.get(`/login/${loginId}/continue`)).status).toBe(404);
+  });
+
+  it('is the answer to a GET authorization request, which names its own URL for the address bar; a reload by that URL is the same page', async () => {
+    const client = await register(webClientMetadata);
+    const browser = new Browser();
+    const started = await browser.get(authorizeUrl(client));
+    expect(started.status).toBe(200);
+    expect(started.headers.get('Cache-Control')).toBe('no-store');
+    expect(started.headers.get('X-Frame-Options')).toBe('DENY');
+    const nonce = /script-src 'nonce-([^']+)'/.exec(started.headers.get('Content-Security-Policy') ?? '')?.[1];
+    expect(nonce).toBeTruthy();
+    const first = await started.text();
+    const loginId = /data-login-session="([^"]+)"/.exec(first)![1]!;
+    expect(first).toContain(`data-page-url="/login/${loginId}"`);
+    expect(first).toContain(`<script nonce="${nonce}">`);
+    expect(first).toContain("history.replaceState(null, '', root.dataset.pageUrl)");
+
+    const reloaded = await browser.get(`/login/${loginId}`);
+    const withoutNonce = (html: string) => html.replace(/nonce="[^"]+"/g, 'nonce=""');
+    expect(withoutNonce(await reloaded.text())).toBe(withoutNonce(first));
+    // Another browser has not got the login's cookie: the page is not its.
+    expect((await new Browser().get(`/login/${loginId}`)).status).toBe(404);
   });
 
   it('speaks zh-CN or English by ui_locales, then Accept-Language', async () => {
@@ -287,9 +309,9 @@ describe('login session (prompt, max_age, auth_time)', () => {
     const client = await register(webClientMetadata);
     const browser = new Browser();
     await browserLogin(browser, client);
-    expect((await browser.get(authorizeUrl(client, { prompt: 'login' }))).status).toBe(303);
+    expect((await browser.get(authorizeUrl(client, { prompt: 'login' }))).status).toBe(200);
     await env.DB.prepare('UPDATE sessions SET auth_time = auth_time - 120').run();
-    expect((await browser.get(authorizeUrl(client, { max_age: '60' }))).status).toBe(303);
+    expect((await browser.get(authorizeUrl(client, { max_age: '60' }))).status).toBe(200);
     expect((await browser.get(authorizeUrl(client, { max_age: '60', prompt: 'none' }))).headers.get('Location')).toContain('error=login_required');
     expect((await browser.get(authorizeUrl(client, { max_age: '3600' }))).status).toBe(302);
   });

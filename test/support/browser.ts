@@ -65,11 +65,21 @@ export function authorizeUrl(client: RegisteredClient, params: Record<string, st
   return `/authorize?${query}`;
 }
 
-/** Starts a browser login: the pending login id from the redirect to its page. */
+/**
+ * The pending login an authorization request started: a GET is answered with the login page itself
+ * (its id in `data-login-session`, its own URL in `data-page-url`), a POST with a 303 to that page.
+ */
+export async function loginIdOf(response: Response): Promise<string> {
+  if (response.status === 303) return response.headers.get('Location')!.replace('/login/', '');
+  const page = response.status === 200 ? await response.text() : '';
+  const id = /data-login-session="([^"]+)"/.exec(page)?.[1];
+  if (!id || !page.includes(`data-page-url="/login/${id}"`)) throw new Error(`expected a login page, got ${response.status} ${response.headers.get('Location') ?? page.slice(0, 200)}`);
+  return id;
+}
+
+/** Starts a browser login: the pending login's id. */
 export async function startLogin(browser: Browser, url: string): Promise<string> {
-  const response = await browser.get(url);
-  if (response.status !== 303) throw new Error(`expected a login page, got ${response.status} ${response.headers.get('Location')}`);
-  return response.headers.get('Location')!.replace('/login/', '');
+  return loginIdOf(await browser.get(url));
 }
 
 /** The mini program's part: approve the login with a fresh sandbox wx.login code (and a getPhoneNumber code for `phone`). */

@@ -14,6 +14,7 @@ const props = (overrides: Partial<LoginPageProps> = {}): LoginPageProps => ({
   loginId: 'Lg_0123456789abcdefghij-XYZ',
   clientName: 'Acme Shop',
   mode: 'authorization',
+  pageUrl: '/login/Lg_0123456789abcdefghij-XYZ',
   qrUrl: '/login/Lg_0123456789abcdefghij-XYZ/qr',
   openUrl: '/login/Lg_0123456789abcdefghij-XYZ/open',
   statusUrl: '/login/Lg_0123456789abcdefghij-XYZ/status',

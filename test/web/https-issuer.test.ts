@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import type { Env } from '../../src/config';
 import { SANDBOX_PATH, sandboxTransport } from '../../src/sandbox';
-import { authorizeUrl, Browser, browserLogin, webClientMetadata } from '../support/browser';
+import { authorizeUrl, Browser, browserLogin, loginIdOf, webClientMetadata } from '../support/browser';
 import { call, mint, REGISTRATION_TOKEN, register, type RegisteredClient } from '../support/oidc';
 
 const HTTPS_ISSUER = 'https://id.example.com';
@@ -60,9 +60,9 @@ describe('an https issuer: prefixed cookies (RFC 6265bis §4.1.3) and HSTS (RFC 
     const client = await registerHttps();
     const browser = new Browser(send);
     const started = await browser.get(authorizeUrl(client));
-    expect(started.status).toBe(303);
+    expect(started.status).toBe(200);
     expect(started.headers.get('Strict-Transport-Security')).toBe(HSTS);
-    const loginId = started.headers.get('Location')!.replace('/login/', '');
+    const loginId = await loginIdOf(started);
     expect(setCookies(started).get(`__Secure-bridge_login_${loginId}`)).toMatch(new RegExp(`Path=/login/${loginId}; HttpOnly; Secure; SameSite=Lax`));
     expect(setCookies(started).has(`bridge_login_${loginId}`)).toBe(false);
 
@@ -96,8 +96,7 @@ describe('an https issuer: prefixed cookies (RFC 6265bis §4.1.3) and HSTS (RFC 
   it("names the web doors' state cookie __Secure-, scoped to the callback, and reads it back there", async () => {
     const client = await registerHttps();
     const browser = new Browser(send);
-    const started = await browser.get(authorizeUrl(client));
-    const loginId = started.headers.get('Location')!.replace('/login/', '');
+    const loginId = await loginIdOf(await browser.get(authorizeUrl(client)));
     const door = await browser.get(`/login/${loginId}/wechat/website`);
     expect(door.status).toBe(302);
     const state = new URL(door.headers.get('Location')!).searchParams.get('state')!;

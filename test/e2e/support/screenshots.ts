@@ -139,11 +139,11 @@ const LOGOS: Record<string, string> = {
     '<rect x="14" y="18" width="36" height="24" rx="3" fill="#fff"/><path d="M24 48h16" stroke="#fff" stroke-width="3"/></svg>',
 };
 
-/** A browser login started by a desktop Chrome on macOS: `/authorize` answers 303 to `/login/<id>`. */
+/** A browser login started by a desktop Chrome on macOS: `/authorize` answers with the login page of `/login/<id>`. */
 async function startBrowserLogin(): Promise<string> {
   const response = await fetch(authorizeUrl('openid profile phone'), { redirect: 'manual', headers: { 'user-agent': DESKTOP_CHROME_MAC } });
-  const login = /^\/login\/([A-Za-z0-9_-]+)$/.exec(new URL(response.headers.get('location') ?? '', provider.issuer).pathname)?.[1];
-  if (response.status !== 303 || !login) throw new Error(`authorize: ${response.status} ${response.headers.get('location')}`);
+  const login = /data-login-session="([A-Za-z0-9_-]+)"/.exec(await response.text())?.[1];
+  if (response.status !== 200 || !login) throw new Error(`authorize: ${response.status}`);
   return login;
 }
 
