@@ -5,7 +5,8 @@
  * events leave after the response. Neither names an openid, a unionid or a
  * phone number: the person is their public `sub` (the user's id).
  */
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Config } from '../config';
 import type { Bridge } from '../context';
 import { announce, type LifeEvent } from '../notify/outbox';
@@ -23,6 +24,10 @@ export interface LoginFacts {
 /** The door of a WeChat app: its kind. An app no longer configured was a mini program's handoff, the only door left without one. */
 export const doorOf = (config: Config, appid: string): LoginDoor =>
   config.wechatApps.find((app) => app.appid === appid)?.kind ?? 'miniprogram';
+
+/** `doorOf` in SQL, of an appid column: for an audit entry that a batch writes by `INSERT … SELECT`. */
+export const doorOfColumn = (config: Config) => (appid: SQLiteColumn): SQL =>
+  sql`CASE ${appid} ${sql.join(config.wechatApps.map((app) => sql`WHEN ${app.appid} THEN ${app.kind}`), sql` `)} ELSE ${'miniprogram' satisfies LoginDoor} END`;
 
 /** The audit entry of a successful login, for the batch that makes its grant or session. */
 export const loginAudit = (bridge: Bridge, facts: Omit<LoginFacts, 'userId'> & { userId: string | SQL }) =>

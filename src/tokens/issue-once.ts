@@ -2,31 +2,13 @@
  * Issuing from something that works once (an authorization code, a device
  * code): the grant is written in the same transaction as the thing's
  * single-use row, so concurrent redemptions cannot both commit; a later
- * one revokes what the first was issued (RFC 6749 §4.1.2). `alongside`
- * statements (an audit entry) are written in the same transaction.
+ * one revokes what the first was issued (RFC 6749 §4.1.2).
  */
-import type { BatchItem } from 'drizzle-orm/batch';
 import { invalidGrant } from '../errors';
 import { isForeignKeyViolation, isUniqueViolation } from '../store/db';
 import { revokeGrant } from '../store/grants';
-import { claimStatement, grantOfUse } from '../store/single-use';
-import type { Client } from '../types';
-import { issueForNewGrant, type Authentication, type IssueContext, type TokenResponse } from './issue';
-
-export async function issueOnce(
-  context: IssueContext,
-  client: Client,
-  auth: Authentication,
-  key: string,
-  what: string,
-  alongside: BatchItem<'sqlite'>[] = [],
-): Promise<TokenResponse> {
-  try {
-    return await issueForNewGrant(context, client, auth, (grantId) => [claimStatement(context.db, key, grantId, context.now), ...alongside]);
-  } catch (error) {
-    return refuseFailedClaim(context, error, key, what);
-  }
-}
+import { grantOfUse } from '../store/single-use';
+import type { IssueContext } from './issue';
 
 /**
  * Why a batch with a single-use claim failed, as the token endpoint says it:

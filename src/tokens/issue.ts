@@ -4,7 +4,6 @@
  * `offline_access` was. Every grant type ends here.
  */
 import type { SQL } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
 import type { Config } from '../config';
 import { randomId, sha256 } from '../crypto';
 import { subjectFor } from '../identity/pairwise';
@@ -74,22 +73,6 @@ export async function newGrant(context: Pick<IssueContext, 'config' | 'db' | 'no
     refresh && { tokenHash: refresh.hash, expiresAt: now + config.ttl.refreshToken },
   );
   return { id, statements, ...(refresh && { refreshToken: refresh.token }) };
-}
-
-/**
- * A new grant for a known user: its row (and first refresh token) in one
- * write, then its tokens. `guards(grantId)` are written in the same transaction first.
- */
-export async function issueForNewGrant(
-  context: IssueContext,
-  client: Client,
-  auth: Authentication,
-  guards: (grantId: string) => BatchItem<'sqlite'>[] = () => [],
-): Promise<TokenResponse> {
-  const grant = await newGrant(context, client, { ...auth, wechat: auth.subject.wechat }, auth.subject.id);
-  const signed = signTokens(context, client, grant.id, auth);
-  await context.db.batch([...guards(grant.id), ...grant.statements] as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
-  return { ...(await signed), ...(grant.refreshToken && { refresh_token: grant.refreshToken }) };
 }
 
 /** A fresh refresh token: the value for the client, the hash for D1. */

@@ -1,9 +1,10 @@
 import { env } from 'cloudflare:workers';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { database } from '../../src/store/db';
-import { pollDeviceCode, pollTooSoon, SLOW_DOWN_STEP, type DeviceCode } from '../../src/store/device-codes';
-import { clients, deviceCodes } from '../../src/store/schema';
+import { pollDeviceCode, pollTooSoon, SLOW_DOWN_STEP, type DeviceCode, type DeviceIssue } from '../../src/store/device-codes';
+import { isUniqueViolation } from '../../src/store/db';
+import { auditLog, clients, deviceCodes, grants, loginApprovals, refreshTokens, singleUses, users, wechatIdentities } from '../../src/store/schema';
 import type { ClientMetadata } from '../../src/types';
 
 const db = database(env.DB);
@@ -112,5 +113,88 @@ describe('RFC 8628 §3.5: slow_down widens the interval by 5 seconds; pollTooSoo
 
   it('an unknown code is undefined', async () => {
     expect(await pollDeviceCode(db, id('missing'), clientId, 1_000)).toBeUndefined();
+  });
+});
+
+describe('the poll that finds the approval issues in the same batch, guarded like a code redemption', () => {
+  const APPID = 'wx-device-test-app';
+  const issue = (): DeviceIssue => ({
+    grantId: id('grant'),
+    grantExpiresAt: 3_000_000_000,
+    amr: 'wechat',
+    refresh: { tokenHash: id('refresh'), expiresAt: 3_000_000_000 },
+    doorOf: (appid) => sql`CASE ${appid} WHEN ${APPID} THEN 'miniprogram' ELSE 'app' END`,
+  });
+
+  async function approvedDevice(scope: string, lastPolledAt: number | null, approved = true) {
+    const device = { ...(await insertDevice(5, lastPolledAt)) };
+    await db.update(deviceCodes).set({ scope }).where(eq(deviceCodes.codeHash, device.codeHash));
+    const userId = id('user');
+    const openid = id('openid');
+    await db.batch([
+      db.insert(users).values({ id: userId, createdAt: 1, updatedAt: 1 }),
+      db.insert(wechatIdentities).values({ appid: APPID, openid, userId, createdAt: 1 }),
+      db.insert(loginApprovals).values({
+        loginId: device.userCode,
+        approved,
+        userId: approved ? userId : null,
+        wechatAppid: approved ? APPID : null,
+        wechatOpenid: approved ? openid : null,
+        authTime: 990,
+      }),
+    ]);
+    return { device, userId };
+  }
+
+  const written = async (grantId: string) => ({
+    uses: (await db.select().from(singleUses).where(eq(singleUses.grantId, grantId))).length,
+    grants: await db.select().from(grants).where(eq(grants.id, grantId)),
+    refreshTokens: (await db.select().from(refreshTokens).where(eq(refreshTokens.grantId, grantId))).length,
+  });
+
+  it('issues once approved: the claim, the grant from the code and its approval, the refresh token with offline_access, the audit entry', async () => {
+    const { device, userId } = await approvedDevice('openid offline_access', null);
+    const terms = issue();
+    const polled = await pollDeviceCode(db, device.codeHash, clientId, 1_000, terms);
+    expect(polled).toMatchObject({ issued: true, subject: { id: userId } });
+    const { uses, grants: [grant], refreshTokens: tokens } = await written(terms.grantId);
+    expect(uses).toBe(1);
+    expect(grant).toMatchObject({ clientId, userId, scope: 'openid offline_access', authTime: 990, amr: 'wechat', wechatAppid: APPID, createdAt: 1_000, revokedAt: null });
+    expect(tokens).toBe(1);
+    const [entry] = await db.select().from(auditLog).where(eq(auditLog.userId, userId));
+    expect(entry).toMatchObject({ at: 1_000, event: 'login', actor: 'user', clientId, detail: { door: 'miniprogram', appid: APPID } });
+    // The poll is recorded as any other.
+    expect((await stored(device.codeHash))?.lastPolledAt).toBe(1_000);
+
+    // A second redemption fails the claim, and the batch writes nothing of its own.
+    const again = issue();
+    const refused = await pollDeviceCode(db, device.codeHash, clientId, 1_010, again).catch((error: unknown) => error);
+    expect(isUniqueViolation(refused)).toBe(true);
+    expect(await written(again.grantId)).toEqual({ uses: 0, grants: [], refreshTokens: 0 });
+    expect((await stored(device.codeHash))?.lastPolledAt).toBe(1_000);
+  });
+
+  it('without offline_access, no refresh token', async () => {
+    const { device } = await approvedDevice('openid', null);
+    const terms = issue();
+    expect(await pollDeviceCode(db, device.codeHash, clientId, 1_000, terms)).toMatchObject({ issued: true });
+    expect((await written(terms.grantId)).refreshTokens).toBe(0);
+  });
+
+  it('issues nothing while pending, when declined, too soon, expired, or for another client', async () => {
+    const pending = await insertDevice(5, null);
+    const { device: declined } = await approvedDevice('openid', null, false);
+    const { device: tooSoon } = await approvedDevice('openid', 998);
+    const { device: expired } = await approvedDevice('openid', null);
+    await db.update(deviceCodes).set({ expiresAt: 1_000 }).where(eq(deviceCodes.codeHash, expired.codeHash));
+    const { device: others } = await approvedDevice('openid', null);
+    for (const [device, client] of [[pending, clientId], [declined, clientId], [tooSoon, clientId], [expired, clientId], [others, otherClientId]] as const) {
+      const terms = issue();
+      const polled = await pollDeviceCode(db, device.codeHash, client, 1_000, terms);
+      expect(polled?.issued ?? false).toBe(false);
+      expect(await written(terms.grantId)).toEqual({ uses: 0, grants: [], refreshTokens: 0 });
+    }
+    // The too-soon poll is refused and widens the interval, as a poll without an approval does.
+    expect((await stored(tooSoon.codeHash))?.interval).toBe(5 + SLOW_DOWN_STEP);
   });
 });
