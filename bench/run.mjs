@@ -99,7 +99,7 @@ async function main() {
   prepared = await prepareDirect(projectDir);
   const directState = prepared.newState();
   // One after the other: each Miniflare's workerd is found as the new workerd child of this process.
-  const wechat = await timed(startWeChat(prepared, prepared.newState(), { projectDir }));
+  const wechat = await timed(startWeChat(prepared, { projectDir }));
   const directStarted = await timed(startDirect(prepared, directState, { wechat: wechat.server, migrate: true, projectDir }));
   const fake = { origin: wechat.server.origin, apps: JSON.parse(prepared.vars.WECHAT_APPS) };
   const [bridgeServer, directServer, peerServer, peerRedisServer] = await Promise.all([
@@ -126,7 +126,7 @@ async function main() {
     bridge: () => processTree(bridgeServer.server.pid),
     direct: () => [{ pid: directServer.server.pid, role: 'workerd (Miniflare)' }],
     peer: () => processTree(peerServer.server.pid),
-    peerRedis: () => [...processTree(peerRedisServer.server.pid), { pid: redis.server.pid, role: 'redis-server' }],
+    peerRedis: () => [...processTree(peerRedisServer.server.pid), { pid: redis.server.pid, role: 'redis-server', children: true }],
   };
   const maxC = Math.max(...concurrencies);
   /** The token set each worker of each side holds (refresh tokens rotate: each worker owns its chain). */

@@ -267,14 +267,19 @@ export async function startPeer({ startupMs = 30_000, redisUrl, wechat } = {}) {
 
 const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux x86_64 and arm64
 
-/** utime + stime of one process (all its threads), in ms, from /proc/<pid>/stat; undefined if gone. */
-export function cpuMs(pid) {
+/**
+ * utime + stime of one process (all its threads), in ms, from /proc/<pid>/stat; undefined if gone.
+ * `children`: plus cutime + cstime, the CPU of its children that exited (redis-server's
+ * background saves are forked children).
+ */
+export function cpuMs(pid, { children = false } = {}) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm may contain spaces and parentheses: the fields after it start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); utime is field 14, stime field 15.
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+    // fields[0] is field 3 (state); utime is field 14, stime field 15, cutime 16, cstime 17.
+    const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+    return (ticks * 1000) / CLK_TCK;
   } catch {
     return undefined;
   }
@@ -336,7 +341,7 @@ function roleOf(pid, argv) {
 /** CPU ms per role for a list of processes; pids that exited count as 0. */
 export function cpuByRole(processes) {
   const out = {};
-  for (const { pid, role } of processes) out[role] = (out[role] ?? 0) + (cpuMs(pid) ?? 0);
+  for (const { pid, role, children } of processes) out[role] = (out[role] ?? 0) + (cpuMs(pid, { children }) ?? 0);
   return out;
 }
 
