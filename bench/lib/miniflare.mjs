@@ -161,6 +161,10 @@ export async function startDirect(prepared, state, { wechat, migrate = false, pr
     // Every outbound fetch of the worker (its WeChat client's, to https://api.weixin.qq.com/...)
     // goes, as plain HTTP with the same path, query and Host, to the fake's socket.
     outboundService: { external: { address: `127.0.0.1:${wechat.port}`, http: {} } },
+    // Miniflare otherwise puts a JavaScript worker of its own in front of every outbound fetch
+    // (it strips CF-Connecting-IP, which Cloudflare does outside the isolate); the WeChat
+    // client's requests never carry that header.
+    stripCfConnectingIp: false,
     ...(inspectorPort ? { inspectorPort } : {}),
   }));
   if (migrate) {
