@@ -372,7 +372,7 @@ async function main() {
       rows: results,
       sides: SIDES,
       labels: LABELS,
-      title: 'WeChat OIDC bridge (wrangler dev; Miniflare direct) vs node-oidc-provider 9 (memory; Redis)',
+      title: 'WeChat OIDC bridge (wrangler dev; production entry on Miniflare) vs node-oidc-provider 9 (memory; Redis), WeChat fake apart',
       subtitle: `${report.generatedAt.slice(0, 16).replace('T', ' ')} UTC · ${report.machine.cpus} cores · Node ${process.version} · loopback, keep-alive · bundle gzip ${(bundle.gzipBytes / 1024).toFixed(1)} KiB`,
     }),
   );
