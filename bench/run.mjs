@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// npm run bench: the bridge two ways (as `npm start` runs it: wrangler dev, real workerd, local
-// D1 and KV, fresh temporary state; and production-shaped: the same worker bundled and served
-// by Miniflare's API directly, one workerd, bench/lib/miniflare.mjs) against node-oidc-provider 9
+// npm run bench: the bridge two ways (as `npm start` runs it: wrangler dev of the development
+// entry with the WeChat sandbox in it, real workerd, local D1 and KV, fresh temporary state; and
+// production-shaped: the production entry, src/index.ts, bundled as `wrangler deploy` bundles it
+// and served by Miniflare's API on a direct socket, one workerd, calling a WeChat fake that runs in
+// a workerd of its own, bench/lib/miniflare.mjs) against node-oidc-provider 9
 // (bench/peer/server.mjs) two ways (its in-memory adapter; Redis, bench/peer/redis-adapter.mjs),
-// same load, loopback only, bounded in requests and in time. See docs/performance.md.
+// both calling the same WeChat fake; same load, loopback only, bounded in requests and in time.
+// See docs/performance.md.
 //
 // Environment (all optional):
 //   BENCH_SCALE            multiplies every request count (default 1; 0.2 for a quick look)
@@ -22,7 +25,7 @@ import { measureBundle } from './lib/bundle.mjs';
 import { Http } from './lib/http.mjs';
 import { bindingCensus, DevTools, listeningPorts, workerInspectorUrl } from './lib/inspector.mjs';
 import { BridgeSide, PeerSide, TOKEN_EXCHANGE } from './lib/flows.mjs';
-import { prepareDirect, startDirect } from './lib/miniflare.mjs';
+import { prepareDirect, startDirect, startWeChat } from './lib/miniflare.mjs';
 import { round, runPhase, summarize } from './lib/load.mjs';
 import { cpuByRole, cpuMs, diffRoles, killAllNow, processTree, root, snapshotProject, startBridge, startPeer, startRedis } from './lib/servers.mjs';
 import { chartSvg } from './lib/svg.mjs';
@@ -36,13 +39,15 @@ const outDir = resolve(process.env.BENCH_OUT || join(root, 'bench/results'));
 
 /** Operations per measured phase (each side, each concurrency), before BENCH_SCALE. */
 const COUNTS = { userinfo: 600, refresh: 300, exchange: 150, login: 100 };
-/** exchange: a native app's login, token exchange (bridge: sandbox mint + POST /token; peer: mint + its RFC 8693 grant). login: the browser's code flow. */
+/** exchange: a native app's login, token exchange (a SendAuth code minted at WeChat's fake + POST /token; the server calls WeChat twice). login: the browser's code flow (its wx.login code exchanged once). */
 const OPS = ['userinfo', 'refresh', 'exchange', 'login'];
 /** The four servers: the bridge through wrangler dev and through Miniflare alone; the peer in memory and on Redis. */
 const SIDES = ['bridge', 'direct', 'peer', 'peerRedis'];
-const LABELS = { bridge: 'bridge (wrangler dev)', direct: 'bridge (Miniflare direct)', peer: 'oidc-provider (memory)', peerRedis: 'oidc-provider (Redis)' };
-/** HTTP requests in one operation, per side (a login is several). */
-const REQUESTS_PER_OP = { bridge: { login: 6, exchange: 2 }, direct: { login: 6, exchange: 2 }, peer: { login: 5, exchange: 2 }, peerRedis: { login: 5, exchange: 2 } };
+const LABELS = { bridge: 'bridge (wrangler dev)', direct: 'bridge (production entry, Miniflare direct)', peer: 'oidc-provider (memory)', peerRedis: 'oidc-provider (Redis)' };
+/** HTTP requests in one operation, per side (a login is several), the code mint at WeChat's fake included. */
+const REQUESTS_PER_OP = { bridge: { login: 6, exchange: 2 }, direct: { login: 6, exchange: 2 }, peer: { login: 6, exchange: 2 }, peerRedis: { login: 6, exchange: 2 } };
+/** The sides whose WeChat is the separate fake (its CPU is counted apart); wrangler dev's is the sandbox inside it. */
+const ON_FAKE = new Set(['direct', 'peer', 'peerRedis']);
 const count = (op) => Math.max(20, Math.round(COUNTS[op] * scale));
 
 const started = Date.now();
@@ -87,18 +92,23 @@ async function main() {
   const bundle = await measureBundle(projectDir);
   log(`bundle: ${(bundle.bytes / 1024).toFixed(1)} KiB, gzip ${(bundle.gzipBytes / 1024).toFixed(1)} KiB (minified: gzip ${(bundle.minified.gzipBytes / 1024).toFixed(1)} KiB)`);
 
-  log('starting the bridge (scripts/start.mjs), the bridge on Miniflare, redis-server and node-oidc-provider (memory, Redis)');
+  log('starting the bridge (scripts/start.mjs), the WeChat fake and the production entry on Miniflare, redis-server and node-oidc-provider (memory, Redis)');
   const t0 = Date.now();
   const timed = (promise) => promise.then((server) => (servers.push(server), { server, ms: Date.now() - t0 }));
   const redis = await timed(startRedis());
   prepared = await prepareDirect(projectDir);
   const directState = prepared.newState();
+  // One after the other: each Miniflare's workerd is found as the new workerd child of this process.
+  const wechat = await timed(startWeChat(prepared, { projectDir }));
+  const directStarted = await timed(startDirect(prepared, directState, { wechat: wechat.server, migrate: true, projectDir }));
+  const fake = { origin: wechat.server.origin, apps: JSON.parse(prepared.vars.WECHAT_APPS) };
   const [bridgeServer, directServer, peerServer, peerRedisServer] = await Promise.all([
     timed(startBridge({ projectDir })),
-    timed(startDirect(prepared, directState, { migrate: true, projectDir })),
-    timed(startPeer()),
-    timed(startPeer({ redisUrl: redis.server.url })),
+    directStarted,
+    timed(startPeer({ wechat: fake })),
+    timed(startPeer({ redisUrl: redis.server.url, wechat: fake })),
   ]);
+  log(`WeChat fake ${wechat.server.origin} (pid ${wechat.server.pid})`);
   for (const [name, started] of Object.entries({ bridge: bridgeServer, direct: directServer, peer: peerServer, peerRedis: peerRedisServer })) {
     log(`${LABELS[name]} ${started.server.issuer} (pid ${started.server.pid}, ${started.ms} ms)`);
   }
@@ -116,7 +126,7 @@ async function main() {
     bridge: () => processTree(bridgeServer.server.pid),
     direct: () => [{ pid: directServer.server.pid, role: 'workerd (Miniflare)' }],
     peer: () => processTree(peerServer.server.pid),
-    peerRedis: () => [...processTree(peerRedisServer.server.pid), { pid: redis.server.pid, role: 'redis-server' }],
+    peerRedis: () => [...processTree(peerRedisServer.server.pid), { pid: redis.server.pid, role: 'redis-server', children: true }],
   };
   const maxC = Math.max(...concurrencies);
   /** The token set each worker of each side holds (refresh tokens rotate: each worker owns its chain). */
@@ -233,11 +243,13 @@ async function main() {
         };
         const tree = processesOf[side.name]();
         const load = loadavg()[0];
+        const wechatBefore = cpuMs(wechat.server.pid);
         const cpuBefore = cpuByRole(tree);
         const clientBefore = process.cpuUsage();
         const phase = await runPhase({ concurrency, count: count(op), maxMs: phaseMs, op: operation });
         const clientCpu = process.cpuUsage(clientBefore);
         const cpu = diffRoles(cpuByRole(tree), cpuBefore);
+        const wechatCpu = cpuMs(wechat.server.pid) - wechatBefore;
         const http5xx = http.fiveHundreds();
         const pidsBefore = tree.map((p) => p.pid).join(',');
         const processesChanged = processesOf[side.name]().map((p) => p.pid).join(',') !== pidsBefore;
@@ -252,6 +264,8 @@ async function main() {
           cpuMs: round(totalCpu, 0),
           cpuMsPerOp: round(totalCpu / ops, 3),
           processesChanged,
+          // The WeChat fake's workerd over the phase (code mints and the WeChat API calls): not in cpuMsPerOp.
+          ...(ON_FAKE.has(side.name) ? { wechatFakeCpuMsPerOp: round(wechatCpu / ops, 3) } : {}),
           cpuByRolePerOp: Object.fromEntries(Object.entries(cpu).filter(([, v]) => v > 0).map(([role, v]) => [role, round(v / ops, 3)])),
           // Of the server's CPU: how busy it was, in cores (2 on this machine).
           serverCores: round(totalCpu / 1000 / phase.seconds, 2),
@@ -285,10 +299,10 @@ async function main() {
   if (coldStarts > 0) {
     await directServer.server.stop();
     for (let i = 0; i < coldStarts; i += 1) {
-      const fresh = await startDirect(prepared, directState, { projectDir });
+      const fresh = await startDirect(prepared, directState, { wechat: wechat.server, projectDir });
       try {
         const readyCpuMs = cpuMs(fresh.pid);
-        const http = new Http(fresh.issuer, 1);
+        const http = new Http(fresh.issuer, 1, 15_000, { headers: fresh.headers });
         const timedCpu = async (fn) => {
           const cpu0 = cpuMs(fresh.pid);
           const t = process.hrtime.bigint();
@@ -304,6 +318,7 @@ async function main() {
         const firstExchange = await timedCpu(() => side.appLogin(http, identity(0)));
         const secondExchange = await timedCpu(() => side.appLogin(http, identity(0)));
         http.close();
+        side.close();
         coldStart.push({ readyMs: round(fresh.readyMs, 0), readyCpuMs: round(readyCpuMs, 0), firstRequest, secondRequest, firstExchange, secondExchange });
       } finally {
         await fresh.stop();
@@ -334,16 +349,16 @@ async function main() {
     },
     settings: { scale, concurrencies, phaseSeconds: phaseMs / 1000, counts: Object.fromEntries(OPS.map((op) => [op, count(op)])) },
     notes: [
-      'Sides: bridge = wrangler dev (npm start); direct = the same worker on Miniflare alone (one workerd); peer = node-oidc-provider 9, in-memory adapter; peerRedis = node-oidc-provider 9 on redis-server through an ioredis adapter.',
-      'One operation = one HTTP request, except exchange (a native app login: code mint + token exchange, 2 requests) and login (a complete code flow with PKCE: bridge 6 requests incl. the sandbox mint, peer 5).',
-      'cpuMsPerOp: utime+stime from /proc/<pid>/stat over the phase, divided by operations: bridge every process of wrangler dev; direct the Miniflare workerd only (worker, D1, KV, queues); peer one node process; peerRedis node + redis-server.',
+      'Sides: bridge = wrangler dev (npm start) of the development entry src/dev.ts, the WeChat sandbox inside; direct = the production entry src/index.ts bundled by wrangler deploy --dry-run, on Miniflare (one workerd, requests on a direct socket past Miniflare\'s entry router), its WeChat requests sent to the WeChat fake; peer = node-oidc-provider 9, in-memory adapter; peerRedis = node-oidc-provider 9 on redis-server through an ioredis adapter. The WeChat fake (bench/wechat/worker.mjs, the sandbox\'s fake of WeChat\'s API) runs in a workerd of its own, called by direct, peer and peerRedis alike.',
+      'One operation = one HTTP request, except exchange (a native app login: code mint at WeChat + token exchange, 2 requests; the server then calls sns/oauth2/access_token and sns/userinfo) and login (a complete code flow with PKCE, 6 requests on each side incl. the wx.login code mint; the server calls sns/jscode2session).',
+      'cpuMsPerOp: utime+stime from /proc/<pid>/stat over the phase, divided by operations: bridge every process of wrangler dev (its in-process sandbox included); direct the bridge\'s Miniflare workerd only (worker, local D1, KV, queues); peer one node process; peerRedis node + redis-server. wechatFakeCpuMsPerOp: the WeChat fake\'s workerd over the same phase (mints and WeChat calls), counted apart, for direct, peer and peerRedis.',
       'ratio[a/b]: a / b (rps below 1 and p50/cpu above 1 mean a is slower or costlier); workerCpu counts only the workerd that runs the worker on the wrangler dev path.',
       'The machine has 2 cores shared with other work (other sessions ran tests at the same time): compare the rows of one run, not runs.',
     ],
     bundle,
     d1CallsPerOperation: census,
     devHarness: harness,
-    startup: { bridgeMs: bridgeServer.ms, directMs: directServer.ms, peerMs: peerServer.ms, peerRedisMs: peerRedisServer.ms, cold },
+    startup: { bridgeMs: bridgeServer.ms, wechatFakeMs: wechat.ms, directMs: directServer.ms, peerMs: peerServer.ms, peerRedisMs: peerRedisServer.ms, cold },
     coldStart,
     errors: failures,
     results,
@@ -357,7 +372,7 @@ async function main() {
       rows: results,
       sides: SIDES,
       labels: LABELS,
-      title: 'WeChat OIDC bridge (wrangler dev; Miniflare direct) vs node-oidc-provider 9 (memory; Redis)',
+      title: 'WeChat OIDC bridge (wrangler dev; production entry on Miniflare) vs node-oidc-provider 9 (memory; Redis), WeChat fake apart',
       subtitle: `${report.generatedAt.slice(0, 16).replace('T', ' ')} UTC · ${report.machine.cpus} cores · Node ${process.version} · loopback, keep-alive · bundle gzip ${(bundle.gzipBytes / 1024).toFixed(1)} KiB`,
     }),
   );
@@ -433,7 +448,7 @@ function printTable(report) {
   const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log('');
   console.log(`Sides: ${SIDES.map((name) => `${name} = ${LABELS[name]}`).join('; ')}.`);
-  console.log('Latency in ms; cpu/op = ms of server CPU per operation (bridge: every process of wrangler dev; direct: its one workerd; peerRedis: node + redis-server).');
+  console.log('Latency in ms; cpu/op = ms of server CPU per operation (bridge: every process of wrangler dev; direct: its one workerd, the WeChat fake not included; peerRedis: node + redis-server).');
   console.log(fmt(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const line of lines) console.log(fmt(line));
@@ -442,6 +457,11 @@ function printTable(report) {
   for (const row of report.results) {
     const roles = Object.entries(row.bridge.cpuByRolePerOp).map(([role, v]) => `${role} ${v}`).join(', ');
     console.log(`  ${row.op.padEnd(9)} c=${String(row.concurrency).padEnd(2)} ${roles}`);
+  }
+  console.log("The WeChat fake's workerd, CPU per operation over each side's phase (ms; counted apart, in no side's cpu/op):");
+  for (const row of report.results) {
+    const sides = [...ON_FAKE].map((name) => `${name} ${row[name].wechatFakeCpuMsPerOp}`).join(', ');
+    console.log(`  ${row.op.padEnd(9)} c=${String(row.concurrency).padEnd(2)} ${sides}`);
   }
   console.log('oidc-provider on Redis CPU per operation by process (ms):');
   for (const row of report.results) {

@@ -5,10 +5,16 @@
 //
 //   bridge: GET /authorize (303) → GET /login/<id> (the login page) → POST /sandbox/wechat/codes
 //           (the sandbox plays wx.login in the mini program) → POST /wechat/handoff (the mini
-//           program approves) → GET /login/<id>/continue (302 to redirect_uri?code) → POST /token
-//   peer:   GET /auth (303) → GET /interaction/<uid> (the login page) → POST /interaction/<uid>
-//           (the user signs in; interactionFinished, 303) → GET /auth/<uid> (303 to
+//           program approves; the bridge calls sns/jscode2session) → GET /login/<id>/continue
+//           (302 to redirect_uri?code) → POST /token
+//   peer:   GET /auth (303) → GET /interaction/<uid> (the login page) → POST /sandbox/wechat/codes
+//           (the same wx.login) → POST /interaction/<uid> (the code; the peer calls
+//           sns/jscode2session; interactionFinished, 303) → GET /auth/<uid> (303 to
 //           redirect_uri?code) → POST /token
+//
+// The code mint goes to the side's WeChat: the bench's WeChat fake (bench/wechat/worker.mjs) when
+// the server names one (`server.wechat`: the production-shaped bridge, both peers), else the
+// bridge's own sandbox routes (wrangler dev serves the development entry, src/dev.ts).
 import { basicAuth, Http, Jar, pkce } from './http.mjs';
 
 export const REDIRECT_URI = 'https://rp.example/callback';
@@ -26,8 +32,8 @@ function expectStatus(step, response, ...statuses) {
   return response;
 }
 
-async function discover(issuer) {
-  const http = new Http(issuer, 1);
+async function discover(server) {
+  const http = new Http(server.issuer, 1, 15_000, { headers: server.headers ?? {} });
   try {
     const response = expectStatus('discovery', await http.get('/.well-known/openid-configuration'), 200);
     return response.json();
@@ -43,9 +49,13 @@ const pathOf = (url) => {
 
 /** What every side offers the load generator. */
 class Side {
-  constructor(name, issuer, metadata, client) {
+  constructor(name, server, metadata, client) {
     this.name = name;
-    this.issuer = issuer;
+    this.issuer = server.issuer;
+    /** Headers every request carries (the production-shaped bridge: CF-Connecting-IP, as Cloudflare's edge sets it). */
+    this.headers = server.headers ?? {};
+    /** The WeChat fake's client, when the side has one. */
+    this.wechat = server.wechat ? new Http(server.wechat, 64) : undefined;
     this.metadata = metadata;
     this.client = client;
     this.paths = {
@@ -59,7 +69,19 @@ class Side {
   }
 
   http(concurrency) {
-    return new Http(this.issuer, concurrency);
+    return new Http(this.issuer, concurrency, 15_000, { headers: this.headers });
+  }
+
+  /** A WeChat code, as the WeChat app (mini program, mobile app) receives it: {code, appid}. */
+  async mint(http, kind, identity) {
+    const response = this.wechat
+      ? await this.wechat.postJson('/sandbox/wechat/codes', { kind, ...identity })
+      : await http.postJson('/sandbox/wechat/codes', { kind, ...identity });
+    return expectStatus('sandbox mint', response, 200).json();
+  }
+
+  close() {
+    this.wechat?.close();
   }
 
   async discovery(http) {
@@ -136,8 +158,8 @@ export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 export class BridgeSide extends Side {
   static async create(server, { grantTypes = ['authorization_code', 'refresh_token'] } = {}) {
-    const metadata = await discover(server.issuer);
-    const http = new Http(server.issuer, 1);
+    const metadata = await discover(server);
+    const http = new Http(server.issuer, 1, 15_000, { headers: server.headers ?? {} });
     try {
       const response = await http.postJson(
         pathOf(metadata.registration_endpoint),
@@ -151,7 +173,7 @@ export class BridgeSide extends Side {
         { headers: { Authorization: `Bearer ${server.registrationToken}` } },
       );
       expectStatus('registration', response, 201);
-      return new BridgeSide('bridge', server.issuer, metadata, response.json());
+      return new BridgeSide('bridge', server, metadata, response.json());
     } finally {
       http.close();
     }
@@ -170,7 +192,7 @@ export class BridgeSide extends Side {
     const loginId = /^\/login\/([A-Za-z0-9_-]+)$/.exec(loginPath ?? '')?.[1];
     if (!loginId) throw new Error(`authorize: unexpected Location ${loginPath}`);
     expectStatus('login page', await http.get(loginPath, { jar }), 200);
-    const minted = expectStatus('sandbox mint', await http.postJson('/sandbox/wechat/codes', { kind: 'miniprogram', ...identity }), 200).json();
+    const minted = await this.mint(http, 'miniprogram', identity);
     expectStatus('handoff', await http.postJson('/wechat/handoff', { login: loginId, code: minted.code, appid: minted.appid }), 200);
     const back = expectStatus('continue', await http.get(`${loginPath}/continue`, { jar }), 302);
     return this.redeem(http, back.headers.location, verifier, state, nonce);
@@ -178,7 +200,7 @@ export class BridgeSide extends Side {
 
   /** A native app's login (docs/protocol.md §4): a sandbox SendAuth code traded at the token endpoint. */
   async appLogin(http, identity = {}) {
-    const minted = expectStatus('sandbox mint', await http.postJson('/sandbox/wechat/codes', { kind: 'app', ...identity }), 200).json();
+    const minted = await this.mint(http, 'app', identity);
     const response = expectStatus(
       'token exchange',
       await http.postForm(
@@ -202,8 +224,9 @@ export class BridgeSide extends Side {
 
 export class PeerSide extends Side {
   static async create(server) {
-    const metadata = await discover(server.issuer);
-    return new PeerSide('peer', server.issuer, metadata, server.client);
+    if (!server.wechat) throw new Error('the peer needs the WeChat fake');
+    const metadata = await discover(server);
+    return new PeerSide('peer', server, metadata, server.client);
   }
 
   /** The complete browser login through the peer's interaction (bench/peer/server.mjs). */
@@ -214,19 +237,20 @@ export class PeerSide extends Side {
     const interaction = started.headers.location;
     if (!/^\/interaction\/[A-Za-z0-9_-]+$/.test(interaction ?? '')) throw new Error(`authorize: unexpected Location ${interaction}`);
     expectStatus('login page', await http.get(interaction, { jar }), 200);
-    const finished = expectStatus('interaction', await http.postForm(interaction, { login: identity.openid ?? 'bench-user' }, { jar }), 303);
+    const minted = await this.mint(http, 'miniprogram', identity);
+    const finished = expectStatus('interaction', await http.postForm(interaction, { code: minted.code, appid: minted.appid }, { jar }), 303);
     const resumed = expectStatus('resume', await http.get(finished.headers.location, { jar }), 303);
     return this.redeem(http, resumed.headers.location, verifier, state, nonce);
   }
 
-  /** The counterpart of the bridge's app login: a minted subject code traded at the token endpoint (RFC 8693). */
+  /** The counterpart of the bridge's app login: the same SendAuth code traded at the token endpoint (RFC 8693). */
   async appLogin(http, identity = {}) {
-    const minted = expectStatus('mint', await http.postJson('/bench/codes', { account: identity.openid ?? 'bench-user' }), 200).json();
+    const minted = await this.mint(http, 'app', identity);
     const response = expectStatus(
       'token exchange',
       await http.postForm(
         this.paths.token,
-        { grant_type: TOKEN_EXCHANGE, subject_token: minted.code, subject_token_type: 'urn:bench:token-type:app_code', scope: SCOPE },
+        { grant_type: TOKEN_EXCHANGE, subject_token: minted.code, subject_token_type: 'urn:wechat:token-type:app_code', scope: SCOPE, wechat_appid: minted.appid },
         { headers: { Authorization: this.auth } },
       ),
       200,

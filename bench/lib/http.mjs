@@ -9,14 +9,15 @@ export class Http {
    * @param {string} origin the issuer, e.g. http://localhost:8787 (sent as Host)
    * @param {number} sockets keep-alive sockets to keep (the concurrency)
    * @param {number} timeoutMs per-request timeout
-   * @param {{port?: number}} [options]
+   * @param {{port?: number, headers?: Record<string, string>}} [options] `headers`: sent with every request
    */
-  constructor(origin, sockets = 1, timeoutMs = 15_000, { port } = {}) {
+  constructor(origin, sockets = 1, timeoutMs = 15_000, { port, headers = {} } = {}) {
     const url = new URL(origin);
     this.origin = origin.replace(/\/$/, '');
     this.host = url.host;
     // `port`: connect elsewhere than the origin's port (the Host header stays the origin's).
     this.port = port ?? Number(url.port || 80);
+    this.headers = headers;
     this.agent = new Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, scheduling: 'lifo' });
     this.timeoutMs = timeoutMs;
     /** Every status seen, for the 5xx count. */
@@ -34,7 +35,7 @@ export class Http {
       const url = new URL(path);
       path = `${url.pathname}${url.search}`;
     }
-    const allHeaders = { Host: this.host, ...headers };
+    const allHeaders = { Host: this.host, ...this.headers, ...headers };
     if (jar) {
       const cookie = jar.header(path);
       if (cookie) allHeaders.Cookie = cookie;

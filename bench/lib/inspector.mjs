@@ -217,7 +217,8 @@ export function summarizeProfile(profile, scriptUrls) {
       const entry = map.findEntry(lineNumber, columnNumber);
       if (entry?.originalSource) {
         const source = entry.originalSource.replace(/^.*?(node_modules\/|src\/|bundle-)/, '$1').replace(/^node_modules\/src\//, 'node_modules/drizzle-orm/src/');
-        out = { fn: functionName || '(anonymous)', source, line: entry.originalLine + 1 };
+        // A minified bundle's function names are short; the source map names most of them.
+        out = { fn: entry.name || functionName || '(anonymous)', source, line: entry.originalLine + 1 };
       }
     }
     resolved.set(node.id, out);

@@ -1,12 +1,21 @@
-// The bridge without `wrangler dev` around it: the worker bundled once (as `wrangler deploy`
-// bundles it, from the development entry src/dev.ts so the WeChat sandbox is there), served
-// by Miniflare's API directly: one workerd process, no wrangler proxy in front, no request
-// logger, no file watcher. The bindings are the ones wrangler derives from wrangler.toml
-// (unstable_getMiniflareWorkerOptions: D1, KV, queues, rate limits as the snapshot lifted
-// them); the D1 database, in a throwaway state directory, gets migrations/*.sql through
-// Miniflare's D1 API (the statements `wrangler d1 migrations apply` runs, without a
-// wrangler process per run).
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// The bridge in production shape, without `wrangler dev` around it, and the WeChat fake beside it.
+//
+// - The bridge: the PRODUCTION entry (src/index.ts, `main` in wrangler.toml: no sandbox, WeChat
+//   reached with fetch) bundled once as `wrangler deploy --dry-run` bundles it (minified, as
+//   deployed), served by Miniflare's API: one workerd process, no wrangler proxy, no request
+//   logger, no file watcher. Requests reach the worker on a direct socket of workerd
+//   (`unsafeDirectSockets`), not through Miniflare's entry worker (its router and proxy), with
+//   `CF-Connecting-IP` set by the client as Cloudflare's edge sets it. The bindings are the ones
+//   wrangler derives from wrangler.toml (unstable_getMiniflareWorkerOptions: D1, KV, queues,
+//   rate limits as the snapshot lifted them); the D1 database, in a throwaway state directory,
+//   gets migrations/*.sql through Miniflare's D1 API (the statements `wrangler d1 migrations
+//   apply` runs). The worker's outbound fetches (the production WeChat client's requests to
+//   https://api.weixin.qq.com) all go to the WeChat fake's socket (`outboundService`, an
+//   external HTTP server): the same requests, answered by the fake instead of WeChat.
+// - The WeChat fake: bench/wechat/worker.mjs (the development sandbox's fake of WeChat's API and
+//   its code mint) bundled the same way and served by a second Miniflare, a workerd process of
+//   its own, with its own KV, so that its CPU is counted apart from the bridge's.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,23 +31,39 @@ async function miniflareModule(projectDir) {
   return import(pathToFileURL(join(wranglerDir(projectDir), 'node_modules/miniflare/dist/src/index.js')).href);
 }
 
+/** `wrangler deploy --dry-run` of `entry` (the wrangler.toml `main` when undefined): the path of the bundled script (a source map beside it). */
+async function bundle(projectDir, out, entry) {
+  await wrangler(projectDir, ['deploy', '--dry-run', '--outdir', out, '--upload-source-maps', ...(entry ? [entry] : [])]);
+  const script = readdirSync(out).find((name) => /\.m?js$/.test(name));
+  if (!script) throw new Error(`no bundle in ${out}`);
+  return join(out, script);
+}
+
+/** The address a request's `CF-Connecting-IP` names: what Cloudflare's edge sets for the bench's loopback client. */
+export const CLIENT_ADDRESS = '127.0.0.1';
+
 /**
- * Bundles src/dev.ts once and writes the secrets (scripts/dev-vars.mjs, as `npm start`
- * writes them); every Miniflare instance of a run (the measured one, the cold starts)
- * starts from this bundle, on a state directory from newState().
+ * Bundles src/index.ts (the production entry) and the WeChat fake once, and writes the
+ * secrets (scripts/dev-vars.mjs, as `npm start` writes them); every Miniflare instance of a
+ * run (the measured one, the cold starts) starts from these bundles, on a state directory
+ * from newState().
  */
 export async function prepareDirect(projectDir = root) {
-  const dir = mkdtempSync(join(tmpdir(), 'wechat-oidc-direct-'));
-  const out = join(dir, 'bundle');
-  await wrangler(projectDir, ['deploy', '--dry-run', '--outdir', out, 'src/dev.ts']);
-  const entry = readdirSync(out).find((name) => /\.m?js$/.test(name));
-  if (!entry) throw new Error(`no bundle in ${out}`);
+  // The local D1 and KV stand in for services that are not on the worker's machine in
+  // production, and the peer's Redis keeps its data in memory: their files go to a memory
+  // file system when there is one, so that no side waits on this machine's disk.
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'wechat-oidc-direct-'));
+  const [scriptPath, wechatScriptPath] = await Promise.all([
+    bundle(projectDir, join(dir, 'bundle')),
+    bundle(projectDir, join(dir, 'wechat'), 'bench/wechat/worker.mjs'),
+  ]);
   const { vars } = await ensureDevVars(join(dir, 'dev.vars'));
   const { unstable_getMiniflareWorkerOptions } = await import(pathToFileURL(join(wranglerDir(projectDir), 'wrangler-dist/cli.js')).href);
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(projectDir, 'wrangler.toml'));
   return {
     dir,
-    scriptPath: join(out, entry),
+    scriptPath,
+    wechatScriptPath,
     vars,
     workerOptions,
     /** A fresh state directory (wrangler's layout: <state>/v3/d1, <state>/v3/kv); startDirect migrates it. */
@@ -52,26 +77,23 @@ export async function prepareDirect(projectDir = root) {
 }
 
 /**
- * One Miniflare instance serving the bundle on a free loopback port.
- * @returns {Promise<{issuer: string, pid: number, registrationToken: string, wechatApps: any[], readyMs: number, readyCpuMs: number, stop(): Promise<void>}>}
+ * One Miniflare instance: `options` plus a direct socket on a free loopback port. Resolves
+ * once workerd is up, with its pid (the only process whose CPU is this instance's).
  */
-export async function startDirect(prepared, state, { migrate = false, projectDir = root } = {}) {
+async function startInstance(projectDir, name, options) {
   const { Miniflare } = await miniflareModule(projectDir);
   const port = await freePort();
-  const issuer = `http://localhost:${port}`;
+  const origin = `http://localhost:${port}`;
   const before = new Set(processTree(process.pid).map((p) => p.pid));
   const t0 = process.hrtime.bigint();
   const mf = new Miniflare({
-    ...prepared.workerOptions,
-    name: 'wechat-oidc-bridge',
-    modules: true,
-    scriptPath: prepared.scriptPath,
-    modulesRoot: dirname(prepared.scriptPath),
-    bindings: { ...prepared.vars, ISSUER: issuer },
+    ...options(origin),
+    name,
     host: '127.0.0.1',
-    port,
-    d1Persist: join(state, 'v3', 'd1'),
-    kvPersist: join(state, 'v3', 'kv'),
+    // Miniflare's own entry socket (its router, in the same workerd) on any free port: nothing
+    // of the bench calls it. The worker is served on the direct socket below.
+    port: 0,
+    unsafeDirectSockets: [{ host: '127.0.0.1', port }],
     cachePersist: false,
   });
   await mf.ready;
@@ -79,14 +101,7 @@ export async function startDirect(prepared, state, { migrate = false, projectDir
   const workerd = processTree(process.pid).find((p) => !before.has(p.pid) && p.role.startsWith('workerd'));
   if (!workerd) {
     await mf.dispose();
-    throw new Error("Miniflare's workerd process was not found");
-  }
-  if (migrate) {
-    const db = await mf.getD1Database('DB');
-    for (const migration of prepared.migrations) {
-      const statements = migration.split('--> statement-breakpoint').map((text) => text.trim()).filter(Boolean);
-      await db.batch(statements.map((text) => db.prepare(text)));
-    }
+    throw new Error(`${name}: Miniflare's workerd process was not found`);
   }
   // If the bench dies without dispose() (its watchdog, a signal), the workerd must not outlive it.
   const kill = () => {
@@ -99,12 +114,76 @@ export async function startDirect(prepared, state, { migrate = false, projectDir
   process.on('exit', kill);
   let stopped;
   return {
-    issuer,
+    mf,
+    origin,
+    port,
     pid: workerd.pid,
     readyMs,
+    stop: () => (stopped ??= mf.dispose().finally(() => process.off('exit', kill))),
+  };
+}
+
+/**
+ * The WeChat fake in a workerd of its own, its KV in memory (it stands in for WeChat, whose
+ * speed is not what is measured). Start it before the bridge: the bridge's outbound fetches go
+ * to its port.
+ * @returns {Promise<{issuer: string, origin: string, port: number, pid: number, stop(): Promise<void>}>}
+ */
+export async function startWeChat(prepared, { projectDir = root } = {}) {
+  const instance = await startInstance(projectDir, 'wechat-fake', (origin) => ({
+    modules: true,
+    scriptPath: prepared.wechatScriptPath,
+    modulesRoot: dirname(prepared.wechatScriptPath),
+    compatibilityDate: prepared.workerOptions.compatibilityDate,
+    compatibilityFlags: prepared.workerOptions.compatibilityFlags,
+    // The sandbox reads the WeChat apps (and checks the rest) through the bridge's own config parser.
+    bindings: { ...prepared.vars, ISSUER: origin },
+    kvNamespaces: ['KV'],
+    kvPersist: false,
+  }));
+  return { ...instance, issuer: instance.origin };
+}
+
+/**
+ * The bridge's production entry on Miniflare, its outbound fetches sent to `wechat` (startWeChat).
+ * @returns {Promise<{issuer: string, pid: number, registrationToken: string, wechatApps: any[], wechat: string, headers: Record<string, string>, readyMs: number, stop(): Promise<void>}>}
+ */
+export async function startDirect(prepared, state, { wechat, migrate = false, projectDir = root, inspectorPort } = {}) {
+  if (!wechat) throw new Error('startDirect: the WeChat fake (startWeChat) must be running');
+  const instance = await startInstance(projectDir, 'wechat-oidc-bridge', (origin) => ({
+    ...prepared.workerOptions,
+    modules: true,
+    scriptPath: prepared.scriptPath,
+    modulesRoot: dirname(prepared.scriptPath),
+    bindings: { ...prepared.vars, ISSUER: origin },
+    d1Persist: join(state, 'v3', 'd1'),
+    kvPersist: join(state, 'v3', 'kv'),
+    // Every outbound fetch of the worker (its WeChat client's, to https://api.weixin.qq.com/...)
+    // goes, as plain HTTP with the same path, query and Host, to the fake's socket.
+    outboundService: { external: { address: `127.0.0.1:${wechat.port}`, http: {} } },
+    // Miniflare otherwise puts a JavaScript worker of its own in front of every outbound fetch
+    // (it strips CF-Connecting-IP, which Cloudflare does outside the isolate); the WeChat
+    // client's requests never carry that header.
+    stripCfConnectingIp: false,
+    ...(inspectorPort ? { inspectorPort } : {}),
+  }));
+  if (migrate) {
+    const db = await instance.mf.getD1Database('DB');
+    for (const migration of prepared.migrations) {
+      const statements = migration.split('--> statement-breakpoint').map((text) => text.trim()).filter(Boolean);
+      await db.batch(statements.map((text) => db.prepare(text)));
+    }
+  }
+  return {
+    issuer: instance.origin,
+    pid: instance.pid,
+    readyMs: instance.readyMs,
     registrationToken: prepared.vars.REGISTRATION_TOKEN ?? '',
     wechatApps: JSON.parse(prepared.vars.WECHAT_APPS ?? '[]'),
-    stop: () =>
-      (stopped ??= mf.dispose().finally(() => process.off('exit', kill))),
+    /** Where the clients mint WeChat codes (the fake's /sandbox/wechat/codes). */
+    wechat: wechat.origin,
+    /** Sent with every request, as Cloudflare's edge would add it (the rate limiters key on it). */
+    headers: { 'CF-Connecting-IP': CLIENT_ADDRESS },
+    stop: instance.stop,
   };
 }

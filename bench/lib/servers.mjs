@@ -17,14 +17,14 @@ export const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * A copy of what `npm start` builds and runs (src, migrations, scripts, wrangler.toml,
- * package.json, tsconfig.json; node_modules linked), taken once at the start of a run.
+ * package.json, tsconfig.json; node_modules linked), and the bench's WeChat fake (bench/wechat), taken once at the start of a run.
  * `wrangler dev` watches its sources and reloads the worker when they change; measured
  * in place, a colleague's edit would swap the code (and the workerd process) mid-run.
  */
 export function snapshotProject() {
   const dir = mkdtempSync(join(tmpdir(), 'wechat-oidc-snapshot-'));
   scratch.add(dir);
-  for (const name of ['src', 'migrations', 'scripts', 'wrangler.toml', 'package.json', 'tsconfig.json']) {
+  for (const name of ['src', 'migrations', 'scripts', 'bench/wechat', 'wrangler.toml', 'package.json', 'tsconfig.json']) {
     if (existsSync(join(root, name))) cpSync(join(root, name), join(dir, name), { recursive: true });
   }
   liftRateLimits(join(dir, 'wrangler.toml'));
@@ -213,11 +213,21 @@ export async function startRedis({ startupMs = 10_000 } = {}) {
 }
 
 /** node-oidc-provider in its own process (bench/peer/server.mjs); on Redis when `redisUrl` is given. */
-export async function startPeer({ startupMs = 30_000, redisUrl } = {}) {
+/**
+ * node-oidc-provider (bench/peer/server.mjs), on Redis when `redisUrl` is set; `wechat` is the
+ * bench's WeChat fake ({origin, apps}: its URL and the WECHAT_APPS it knows).
+ */
+export async function startPeer({ startupMs = 30_000, redisUrl, wechat } = {}) {
   const port = await freePort();
   const child = spawn(process.execPath, [join(root, 'bench/peer/server.mjs')], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), NODE_ENV: 'production', ...(redisUrl ? { REDIS_URL: redisUrl } : {}) },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      NODE_ENV: 'production',
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+      ...(wechat ? { WECHAT_URL: wechat.origin, WECHAT_APPS: JSON.stringify(wechat.apps) } : {}),
+    },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -247,6 +257,7 @@ export async function startPeer({ startupMs = 30_000, redisUrl } = {}) {
     issuer: info.issuer,
     pid,
     client: info.client,
+    wechat: wechat?.origin,
     output: () => log,
     stop: () => (stopped ??= stopGroup(pid)),
   };
@@ -256,14 +267,19 @@ export async function startPeer({ startupMs = 30_000, redisUrl } = {}) {
 
 const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux x86_64 and arm64
 
-/** utime + stime of one process (all its threads), in ms, from /proc/<pid>/stat; undefined if gone. */
-export function cpuMs(pid) {
+/**
+ * utime + stime of one process (all its threads), in ms, from /proc/<pid>/stat; undefined if gone.
+ * `children`: plus cutime + cstime, the CPU of its children that exited (redis-server's
+ * background saves are forked children).
+ */
+export function cpuMs(pid, { children = false } = {}) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm may contain spaces and parentheses: the fields after it start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); utime is field 14, stime field 15.
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+    // fields[0] is field 3 (state); utime is field 14, stime field 15, cutime 16, cstime 17.
+    const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+    return (ticks * 1000) / CLK_TCK;
   } catch {
     return undefined;
   }
@@ -325,7 +341,7 @@ function roleOf(pid, argv) {
 /** CPU ms per role for a list of processes; pids that exited count as 0. */
 export function cpuByRole(processes) {
   const out = {};
-  for (const { pid, role } of processes) out[role] = (out[role] ?? 0) + (cpuMs(pid) ?? 0);
+  for (const { pid, role, children } of processes) out[role] = (out[role] ?? 0) + (cpuMs(pid, { children }) ?? 0);
   return out;
 }
 

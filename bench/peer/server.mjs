@@ -17,20 +17,31 @@
 //     logs the account in, grants the requested scopes and finishes the interaction with
 //     provider.interactionFinished (devInteractions is off).
 //
-//   - a native app's login, the counterpart of the bridge's token exchange (docs/protocol.md
-//     §4): POST /bench/codes mints a one-time subject code for an account (the counterpart of
-//     the bridge's sandbox mint), and the token endpoint's RFC 8693 grant redeems it for an
-//     access token, a rotating refresh token and an ID token, through the library's own models
-//     (Grant, AccessToken, RefreshToken, IdToken) and the configured storage.
+//   - WeChat, as the bridge meets it: WECHAT_URL is the bench's WeChat fake (bench/wechat/worker.mjs,
+//     the same worker the production-shaped bridge calls instead of api.weixin.qq.com) and
+//     WECHAT_APPS the same apps (JSON [{appid, secret, kind}]). Both logins exchange a code the
+//     client minted at the fake, with the same WeChat API calls the bridge makes, over HTTP/1.1
+//     with a keep-alive agent (node:http):
+//       - the browser login: POST /interaction/<uid> carries a mini program's wx.login code,
+//         exchanged with sns/jscode2session (the bridge's handoff, src/wechat/miniprogram.ts);
+//       - a native app's login, the counterpart of the bridge's token exchange (docs/protocol.md
+//         §4): the token endpoint's RFC 8693 grant takes a SendAuth code as subject_token,
+//         exchanges it with sns/oauth2/access_token and reads sns/userinfo (src/wechat/app.ts),
+//         then issues an access token, a rotating refresh token and an ID token through the
+//         library's own models (Grant, AccessToken, RefreshToken, IdToken) and storage.
+//     The account is the WeChat user (unionid, else openid).
 //
 // It prints one JSON line `{"ready": true, ...}` on stdout when it is listening.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { errors } from 'oidc-provider';
-import { createServer } from 'node:http';
+import { Agent, createServer, request as httpRequest } from 'node:http';
 import Provider from 'oidc-provider';
 import { redisAdapter } from './redis-adapter.mjs';
 
 const port = Number(process.env.PORT || 0);
+const WECHAT_URL = process.env.WECHAT_URL;
+const WECHAT_APPS = JSON.parse(process.env.WECHAT_APPS || '[]');
+if (!WECHAT_URL || WECHAT_APPS.length === 0) throw new Error('WECHAT_URL and WECHAT_APPS must be set (the bench WeChat fake and its apps)');
 const issuer = `http://localhost:${port}`;
 
 const PEER_CLIENT = {
@@ -109,7 +120,9 @@ async function interaction(req, res, uid) {
     return;
   }
   const form = new URLSearchParams(await readBody(req));
-  const accountId = form.get('login') || 'bench-user';
+  const app = wechatApp('miniprogram', form.get('appid'));
+  const session = await wechat('sns/jscode2session', { appid: app.appid, secret: app.secret, js_code: form.get('code') ?? '', grant_type: 'authorization_code' });
+  const accountId = String(session.unionid ?? session.openid);
   const { params } = details;
   const grant = new provider.Grant({ accountId, clientId: params.client_id });
   grant.addOIDCScope(String(params.scope));
@@ -118,21 +131,44 @@ async function interaction(req, res, uid) {
 }
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const SUBJECT_TOKEN_TYPE = 'urn:bench:token-type:app_code';
-/** One-time subject codes, in the same storage as everything else (60 s, deleted on use). */
-const SubjectCodes = adapter ?? MemoryCodes;
-const subjectCodes = new SubjectCodes('SubjectCode');
+const SUBJECT_TOKEN_TYPE = 'urn:wechat:token-type:app_code';
 
-function MemoryCodes() {
-  const codes = new Map();
-  return {
-    upsert: async (id, payload, expiresIn) => void codes.set(id, { ...payload, exp: Date.now() / 1000 + expiresIn }),
-    find: async (id) => {
-      const code = codes.get(id);
-      return code && code.exp > Date.now() / 1000 ? code : undefined;
-    },
-    destroy: async (id) => void codes.delete(id),
-  };
+class WeChatError extends Error {}
+
+/** The configured WeChat app of `kind` (and `appid`, when named). */
+function wechatApp(kind, appid) {
+  const app = WECHAT_APPS.find((candidate) => candidate.kind === kind && (!appid || candidate.appid === appid));
+  if (!app) throw new errors.InvalidRequest(`no ${kind} WeChat app ${appid ?? ''}`);
+  return app;
+}
+
+const wechatUrl = new URL(WECHAT_URL);
+const wechatAgent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** GET https://api.weixin.qq.com/<api>?<query>, sent to the fake; the JSON body, or WeChatError for a non-zero errcode. */
+function wechat(api, query) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: wechatUrl.hostname === 'localhost' ? '127.0.0.1' : wechatUrl.hostname, port: wechatUrl.port, path: `/${api}?${new URLSearchParams(query)}`, headers: { Host: 'api.weixin.qq.com' }, agent: wechatAgent, timeout: 5_000 },
+      (res) => {
+        const chunks = [];
+        res.on('data', (chunk) => chunks.push(chunk));
+        res.on('end', () => {
+          try {
+            const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            if (res.statusCode !== 200 || (body.errcode !== undefined && body.errcode !== 0)) reject(new WeChatError(`${api}: ${res.statusCode} ${body.errcode} ${body.errmsg}`));
+            else resolve(body);
+          } catch (error) {
+            reject(error);
+          }
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new WeChatError(`${api}: timeout`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** RFC 8693 §2.1: subject_token names the user; the response is the usual token set. */
@@ -141,11 +177,17 @@ provider.registerGrantType(
   async (ctx) => {
     const { params, client } = ctx.oidc;
     if (params.subject_token_type !== SUBJECT_TOKEN_TYPE) throw new errors.InvalidRequest('unsupported subject_token_type');
-    const code = await subjectCodes.find(params.subject_token);
-    if (!code) throw new errors.InvalidGrant('subject_token is invalid, expired or used');
-    await subjectCodes.destroy(params.subject_token);
+    const app = wechatApp('app', params.wechat_appid);
+    let grantBody;
+    try {
+      grantBody = await wechat('sns/oauth2/access_token', { appid: app.appid, secret: app.secret, code: params.subject_token, grant_type: 'authorization_code' });
+    } catch (error) {
+      if (error instanceof WeChatError) throw new errors.InvalidGrant('subject_token is invalid, expired or used');
+      throw error;
+    }
+    const profile = await wechat('sns/userinfo', { access_token: grantBody.access_token, openid: grantBody.openid, lang: 'zh_CN' });
+    const accountId = String(grantBody.unionid ?? profile.unionid ?? grantBody.openid);
     const scope = String(params.scope || 'openid');
-    const { accountId } = code;
     const grant = new provider.Grant({ accountId, clientId: client.clientId });
     grant.addOIDCScope(scope);
     const grantId = await grant.save();
@@ -159,26 +201,11 @@ provider.registerGrantType(
     const id_token = await idToken.issue({ use: 'idtoken' });
     ctx.body = { access_token: accessToken, token_type: 'Bearer', expires_in: at.expiration, refresh_token: refreshToken, id_token, scope };
   },
-  ['subject_token', 'subject_token_type', 'scope'],
+  ['subject_token', 'subject_token_type', 'scope', 'wechat_appid'],
 );
-
-/** The counterpart of the bridge's sandbox mint: a subject code for `account`. */
-async function mintCode(req, res) {
-  const { account } = JSON.parse((await readBody(req)) || '{}');
-  const code = randomBytes(24).toString('base64url');
-  await subjectCodes.upsert(code, { accountId: String(account || 'bench-user') }, 60);
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-  res.end(JSON.stringify({ code }));
-}
 
 const callback = provider.callback();
 const server = createServer((req, res) => {
-  if (req.url === '/bench/codes' && req.method === 'POST') {
-    mintCode(req, res).catch((error) => {
-      res.writeHead(500).end(String(error?.message ?? error));
-    });
-    return;
-  }
   const match = /^\/interaction\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '');
   if (!match) return callback(req, res);
   interaction(req, res, match[1]).catch((error) => {
