@@ -3,7 +3,7 @@
 // A complete login is a new browser (an empty cookie jar) going through the whole
 // authorization code flow with PKCE, ending with the code redeemed at the token endpoint:
 //
-//   bridge: GET /authorize (303) → GET /login/<id> (the login page) → POST /sandbox/wechat/codes
+//   bridge: GET /authorize (the login page itself) → POST /sandbox/wechat/codes
 //           (the sandbox plays wx.login in the mini program) → POST /wechat/handoff (the mini
 //           program approves; the bridge calls sns/jscode2session) → GET /login/<id>/continue
 //           (302 to redirect_uri?code) → POST /token
@@ -187,11 +187,11 @@ export class BridgeSide extends Side {
   async login(http, identity = {}, options = {}) {
     const jar = new Jar({ paths: options.cookiePaths ?? true });
     const { query, verifier, state, nonce } = this.authorizeQuery();
-    const started = expectStatus('authorize', await http.get(`${this.paths.authorize}?${query}`, { jar }), 303);
-    const loginPath = started.headers.location;
-    const loginId = /^\/login\/([A-Za-z0-9_-]+)$/.exec(loginPath ?? '')?.[1];
-    if (!loginId) throw new Error(`authorize: unexpected Location ${loginPath}`);
-    expectStatus('login page', await http.get(loginPath, { jar }), 200);
+    // The authorization request is answered with the login page itself.
+    const started = expectStatus('authorize', await http.get(`${this.paths.authorize}?${query}`, { jar }), 200);
+    const loginId = /data-login-session="([A-Za-z0-9_-]+)"/.exec(started.body)?.[1];
+    if (!loginId) throw new Error('authorize: no login page');
+    const loginPath = `/login/${loginId}`;
     const minted = await this.mint(http, 'miniprogram', identity);
     expectStatus('handoff', await http.postJson('/wechat/handoff', { login: loginId, code: minted.code, appid: minted.appid }), 200);
     const back = expectStatus('continue', await http.get(`${loginPath}/continue`, { jar }), 302);
