@@ -1,7 +1,8 @@
 /**
  * Issues the tokens of a grant: an RFC 9068 access token (ES256 when the key
- * set has an ES256 key), an OpenID Connect ID token (RS256) when `openid` was granted, and a refresh token when
- * `offline_access` was. Every grant type ends here.
+ * set has an active ES256 key), an OpenID Connect ID token (RS256) when
+ * `openid` was granted, and a refresh token when `offline_access` was. Every
+ * grant type ends here.
  */
 import type { SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
