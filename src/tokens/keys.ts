@@ -28,7 +28,7 @@ export type SigningAlg = 'RS256' | 'ES256';
 /** ID tokens and logout tokens: what OpenID Connect Discovery §3 makes every relying party accept. */
 export const ID_TOKEN_ALG = 'RS256';
 /** Access tokens, when the set has an active key of it; else ID_TOKEN_ALG. */
-export const ACCESS_TOKEN_ALG = 'ES256';
+const ACCESS_TOKEN_ALG = 'ES256';
 
 export interface SigningKey {
   kid: string;
