@@ -1,11 +1,11 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 // @ts-expect-error: a plain ES module shared with the scripts
-import { rotate } from './scripts/keys.mjs';
+import { newKeySet } from './scripts/keys.mjs';
 import { TEST_APPS } from './test/fixtures/apps.ts';
 
-// Two published keys, as during a rotation: the newest (RS256) signs.
-const signingKeys = await rotate(await rotate(undefined, 'ES256'), 'RS256');
+// A set as `npm run keys` makes it: RS256 signs ID tokens, ES256 access tokens.
+const signingKeys = await newKeySet();
 
 export default defineConfig({
   plugins: [

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { rotate } from './keys.mjs';
+import { newKeySet } from './keys.mjs';
 
 export const DEFAULT_REGISTRATION_TOKEN = 'dev-registration-token';
 export const DEFAULT_ADMIN_TOKEN = 'dev-admin-token';
@@ -18,7 +18,7 @@ function sandboxApp(kind) {
 }
 
 const generators = {
-  SIGNING_KEYS: async () => JSON.stringify(await rotate(undefined, 'RS256')),
+  SIGNING_KEYS: async () => JSON.stringify(await newKeySet()),
   REGISTRATION_TOKEN: async () => DEFAULT_REGISTRATION_TOKEN,
   ADMIN_TOKEN: async () => DEFAULT_ADMIN_TOKEN,
   PAIRWISE_SECRET: async () => randomBytes(32).toString('base64url'),

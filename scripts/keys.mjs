@@ -1,5 +1,6 @@
 // Signing keys for the provider: a private JWKS, newest key first (docs/protocol.md §2,
-// docs/keys.md). A key's `nbf` (epoch seconds) is when it starts to sign.
+// docs/keys.md). RS256 keys sign ID tokens, ES256 keys access tokens; each algorithm
+// rotates on its own. A key's `nbf` (epoch seconds) is when it starts to sign.
 import { exportJWK, generateKeyPair } from 'jose';
 
 /**
@@ -21,11 +22,24 @@ export async function generateSigningKey(alg = 'RS256') {
   return { kid, alg, use: 'sig', ...jwk };
 }
 
+export const ALGS = ['RS256', 'ES256'];
+
+/** A new set, as a deployment starts: one key of each algorithm, both signing at once. */
+export async function newKeySet() {
+  return { keys: await Promise.all(ALGS.map((alg) => generateSigningKey(alg))) };
+}
+
+/** Why the provider would refuse the set for want of an RS256 key (src/tokens/keys.ts), or undefined. */
+export function missingIdTokenKey(jwks) {
+  if (jwks.keys.some((key) => key.alg === 'RS256')) return undefined;
+  return 'the key set has no RS256 key, and ID tokens are signed RS256: add one with --rotate --alg RS256';
+}
+
 /**
- * Puts a new key in front; the older keys stay published. In a set that has
+ * Puts a new key of `alg` in front; the older keys stay published. In a set that has
  * keys, the new key signs from `notBefore` (epoch seconds, default now): its
- * `nbf` also tells the provider when the key before it retired. A new set's
- * only key signs at once, without `nbf`.
+ * `nbf` also tells the provider when the key of the same
+ * algorithm before it retired. A new set's only key signs at once, without `nbf`.
  */
 export async function rotate(jwks, alg, notBefore = Math.floor(Date.now() / 1000)) {
   const keys = jwks?.keys ?? [];
@@ -35,16 +49,16 @@ export async function rotate(jwks, alg, notBefore = Math.floor(Date.now() / 1000
 
 /**
  * The set without the keys the provider no longer publishes at `now`: those
- * a newer key took over from longer than RETENTION ago (src/tokens/keys.ts,
- * `publishedUntil`). A key superseded by a key without `nbf` is kept: when it
- * retired is unknown.
+ * a newer key of the same algorithm took over from longer than RETENTION ago
+ * (src/tokens/keys.ts, `publishedUntil`). A key superseded by a key without
+ * `nbf` is kept: when it retired is unknown.
  */
 export function prune(jwks, now = Math.floor(Date.now() / 1000)) {
-  let takenOver = Infinity;
+  const takenOver = new Map();
   const keys = jwks.keys.filter((key) => {
-    const kept = !Number.isFinite(takenOver) || now < takenOver + RETENTION;
-    takenOver = Math.min(takenOver, key.nbf ?? -Infinity);
-    return kept;
+    const since = takenOver.get(key.alg) ?? Infinity;
+    takenOver.set(key.alg, Math.min(since, key.nbf ?? -Infinity));
+    return !Number.isFinite(since) || now < since + RETENTION;
   });
   return { ...jwks, keys };
 }

@@ -1,6 +1,6 @@
 /**
  * The logout token (OpenID Connect Back-Channel Logout 1.0 §2.4): a JWT
- * signed with the current signing key, `typ: logout+jwt` (§2.4, so it cannot
+ * signed with the key of ID tokens (RS256), `typ: logout+jwt` (§2.4, so it cannot
  * pass for an ID token), naming the user as the client sees them and, when
  * one ended, the session.
  */
@@ -38,5 +38,5 @@ export function logoutClaims(issuer: string, clientId: string, sub: string, sid:
 
 export async function logoutToken(config: Config, keys: KeySet, client: Client, logout: RelyingPartyLogout, now: number): Promise<string> {
   const sub = await subjectFor(config.pairwiseSecret, client, logout.userId);
-  return signJwt(keys, logoutClaims(config.issuer, client.clientId, sub, logout.sid, now), 'logout+jwt');
+  return signJwt(keys.idTokens, logoutClaims(config.issuer, client.clientId, sub, logout.sid, now), 'logout+jwt');
 }

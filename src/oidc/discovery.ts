@@ -3,12 +3,12 @@ import { Hono } from 'hono';
 import type { Config } from '../config';
 import { bridge, type AppEnv } from '../context';
 import { PATHS } from '../paths';
-import type { KeySet } from '../tokens/keys';
+import { ID_TOKEN_ALG } from '../tokens/keys';
 import { SUPPORTED_SCOPES } from '../types';
 import { SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES } from './client-metadata';
 import { SUPPORTED_CLAIMS } from './scopes';
 
-export function discoveryDocument(config: Config, keys: KeySet) {
+export function discoveryDocument(config: Config) {
   const url = (path: string) => `${config.issuer}${path}`;
   const authMethods = [...SUPPORTED_AUTH_METHODS];
   return {
@@ -27,7 +27,8 @@ export function discoveryDocument(config: Config, keys: KeySet) {
     response_modes_supported: ['query'],
     grant_types_supported: SUPPORTED_GRANT_TYPES,
     subject_types_supported: ['public', 'pairwise'],
-    id_token_signing_alg_values_supported: [...new Set(keys.published.map((key) => key.alg))],
+    // Access tokens may be ES256 (src/tokens/keys.ts); their keys are in the JWKS, and Discovery has no field for them.
+    id_token_signing_alg_values_supported: [ID_TOKEN_ALG],
     token_endpoint_auth_methods_supported: authMethods,
     revocation_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_methods_supported: authMethods,
@@ -44,17 +45,16 @@ export function discoveryDocument(config: Config, keys: KeySet) {
   };
 }
 
-/** The document of the settled config and key set it was made from (never a pending promise). */
-let cachedDocument: { config: Config; keys: KeySet; json: string } | undefined;
+/** The document of the settled config it was made from (never a pending promise). */
+let cachedDocument: { config: Config; json: string } | undefined;
 
 const CACHEABLE = 'public, max-age=300';
 
 export const discovery = new Hono<AppEnv>().get('/', async (c) => {
   const { config, keys } = bridge(c);
-  const keySet = await keys();
-  if (cachedDocument?.config !== config || cachedDocument.keys !== keySet) {
-    cachedDocument = { config, keys: keySet, json: JSON.stringify(discoveryDocument(config, keySet)) };
-  }
+  // The document names no key, but a bad key set fails here as loudly as everywhere else.
+  await keys();
+  if (cachedDocument?.config !== config) cachedDocument = { config, json: JSON.stringify(discoveryDocument(config)) };
   return c.body(cachedDocument.json, 200, { 'Content-Type': 'application/json', 'Cache-Control': CACHEABLE });
 });
 

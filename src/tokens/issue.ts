@@ -1,7 +1,8 @@
 /**
- * Issues the tokens of a grant: an RFC 9068 access token, an OpenID Connect
- * ID token when `openid` was granted, and a refresh token when
- * `offline_access` was. Every grant type ends here.
+ * Issues the tokens of a grant: an RFC 9068 access token (ES256 when the key
+ * set has an active ES256 key), an OpenID Connect ID token (RS256) when
+ * `openid` was granted, and a refresh token when `offline_access` was. Every
+ * grant type ends here.
  */
 import type { SQL } from 'drizzle-orm';
 import type { Config } from '../config';
@@ -86,7 +87,7 @@ export async function signTokens(context: IssueContext, client: Client, grantId:
   const [keys, sub] = await Promise.all([context.keys(), subjectFor(config.pairwiseSecret, client, auth.subject.id)]);
   const scope = auth.scopes.join(' ');
   const accessToken = signJwt(
-    keys,
+    keys.accessTokens,
     {
       iss: config.issuer,
       sub,
@@ -103,7 +104,7 @@ export async function signTokens(context: IssueContext, client: Client, grantId:
   );
   const idToken = auth.scopes.includes('openid')
     ? signJwt(
-        keys,
+        keys.idTokens,
         {
           ...userClaims(sub, auth.subject, auth.scopes),
           iss: config.issuer,

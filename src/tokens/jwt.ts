@@ -1,17 +1,19 @@
 /**
  * JWTs the provider signs: ID tokens (OpenID Connect Core §2), logout tokens
  * (Back-Channel Logout 1.0 §2.4, `typ: logout+jwt`) and access
- * tokens (RFC 9068, `typ: at+jwt`), and the verification of its own access
- * tokens. Revocation is checked in D1 by the caller (src/store/grants.ts).
+ * tokens (RFC 9068, `typ: at+jwt`), and the verification of its own tokens,
+ * each by its `kid` and in that key's algorithm (src/tokens/keys.ts).
+ * Revocation is checked in D1 by the caller (src/store/grants.ts).
  */
 import type { JWTPayload } from 'jose';
 import { JWTExpired } from 'jose/errors';
 import { SignJWT } from 'jose/jwt/sign';
 import { jwtVerify } from 'jose/jwt/verify';
-import type { KeySet } from './keys';
+import type { KeySet, SigningKey } from './keys';
 
-export async function signJwt(keys: KeySet, payload: JWTPayload, typ: 'JWT' | 'at+jwt' | 'logout+jwt'): Promise<string> {
-  const { kid, alg, privateKey } = keys.signing;
+/** Signs with `key`, naming it: a KeySet's `idTokens` for ID and logout tokens, its `accessTokens` for access tokens. */
+export async function signJwt(key: SigningKey, payload: JWTPayload, typ: 'JWT' | 'at+jwt' | 'logout+jwt'): Promise<string> {
+  const { kid, alg, privateKey } = key;
   return new SignJWT(payload).setProtectedHeader({ alg, kid, typ }).sign(privateKey);
 }
 

@@ -1,22 +1,34 @@
 /**
  * Signing keys (docs/protocol.md §2, docs/keys.md): a private JWKS from
- * configuration, newest key first. A key may carry `nbf`, the time (epoch
+ * configuration, newest key first, with keys of two algorithms. ID tokens
+ * and logout tokens are signed RS256, the algorithm every relying party
+ * accepts (OpenID Connect Core §15.1, Discovery §3); access tokens, which
+ * only this issuer and resource servers that read the JWKS verify (RFC 9068
+ * §4), are signed ES256, about half the CPU of an RSA signature, or RS256
+ * when the set holds no active ES256 key.
+ *
+ * Each algorithm rotates on its own. A key may carry `nbf`, the time (epoch
  * seconds) from which it signs; until then it is only published, so relying
  * parties that cache the JWKS know it before any token names it. At each
- * moment the newest key whose `nbf` has passed signs (a key without one always
- * may). A key a newer one has taken over from stays published until every
- * token it signed has expired, then drops out of the JWKS.
+ * moment the newest key of each algorithm whose `nbf` has passed signs for
+ * that algorithm (a key without one always may). A key a newer key of its
+ * own algorithm has taken over from stays published until every token it
+ * signed has expired, then drops out of the JWKS.
  *
  * Keys are imported once per isolate (see `cached`); what changes with time is
  * precomputed as phases, each with its own serialized JWKS, so a request only
  * picks its phase.
  */
 import { JWKSNoMatchingKey } from 'jose/errors';
-import { createLocalJWKSet } from 'jose/jwks/local';
 import { importJWK } from 'jose/key/import';
 import type { JWK, JWTVerifyGetKey } from 'jose';
 
 export type SigningAlg = 'RS256' | 'ES256';
+
+/** ID tokens and logout tokens: what OpenID Connect Discovery §3 makes every relying party accept. */
+export const ID_TOKEN_ALG = 'RS256';
+/** Access tokens, when the set has an active key of it; else ID_TOKEN_ALG. */
+const ACCESS_TOKEN_ALG = 'ES256';
 
 export interface SigningKey {
   kid: string;
@@ -29,14 +41,17 @@ export interface SigningKey {
 
 /** The keys as they stand at one moment (the request's `now`). */
 export interface KeySet {
-  /** The newest active key: it signs every token. */
-  signing: SigningKey;
-  /** The keys of the JWKS: pending ones, the signing one, retired ones whose tokens may still be alive. */
+  /** The newest active RS256 key: it signs ID tokens and logout tokens. */
+  idTokens: SigningKey;
+  /** The newest active ES256 key, or `idTokens` when there is none: it signs access tokens. */
+  accessTokens: SigningKey;
+  /** The keys of the JWKS: pending ones, the signing ones, retired ones whose tokens may still be alive. */
   published: readonly SigningKey[];
   /**
-   * Finds the key of a token this issuer signed, by its header's `kid` and
-   * `alg` (for jose's jwtVerify), among every configured key: a token's
-   * expiry, not its key's age, decides whether it is still good.
+   * Finds the key of a token this issuer signed, by its header's `kid`, among
+   * every configured key (a token's expiry, not its key's age, decides whether
+   * it is still good), for jose's jwtVerify. The header's `alg` must be the
+   * key's own: a token that names a key with another algorithm is refused.
    */
   verificationKey: JWTVerifyGetKey;
   /** The public JWKS document of this phase, serialized once. */
@@ -56,26 +71,28 @@ export interface KeyRing {
 export const CLOCK_SKEW = 300;
 
 interface Timed {
+  alg: string;
   notBefore?: number;
 }
 
 /**
  * Until when key `index` of a newest-first list is published: the lifetime
- * of its last tokens (`retention`) past the moment a newer key took over.
- * A key superseded by a newer key without `nbf` was retired at an unknown
- * time: it stays until removed by hand.
+ * of its last tokens (`retention`) past the moment a newer key of its own
+ * algorithm took over. A key superseded by a newer key without `nbf` was
+ * retired at an unknown time: it stays until removed by hand.
  */
 export function publishedUntil(keys: readonly Timed[], index: number, retention: number): number {
-  const takenOver = Math.min(...keys.slice(0, index).map((key) => key.notBefore ?? -Infinity));
+  const { alg } = keys[index]!;
+  const successors = keys.slice(0, index).filter((key) => key.alg === alg);
+  const takenOver = Math.min(...successors.map((key) => key.notBefore ?? -Infinity));
   return Number.isFinite(takenOver) ? takenOver + retention : Infinity;
 }
 
-/** Which key signs at `now` (the newest active one), and which keys are published. */
-export function keysAt<K extends Timed>(keys: readonly K[], retention: number, now: number): { signing: K | undefined; published: K[] } {
-  return {
-    signing: keys.find((key) => (key.notBefore ?? -Infinity) <= now),
-    published: keys.filter((_, index) => now < publishedUntil(keys, index, retention)),
-  };
+/** Which key signs for each algorithm at `now` (its newest active one), and which keys are published. */
+export function keysAt<K extends Timed>(keys: readonly K[], retention: number, now: number): { signing: Partial<Record<string, K>>; published: K[] } {
+  const signing: Partial<Record<string, K>> = {};
+  for (const key of keys) if ((key.notBefore ?? -Infinity) <= now) signing[key.alg] ??= key;
+  return { signing, published: keys.filter((_, index) => now < publishedUntil(keys, index, retention)) };
 }
 
 /**
@@ -116,22 +133,31 @@ async function importKeyRing(source: string, retention: number, now: number): Pr
   if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new Error('SIGNING_KEYS has no keys');
   const keys = await Promise.all(parsed.keys.map(importSigningKey));
   if (new Set(keys.map((key) => key.kid)).size !== keys.length) throw new Error('SIGNING_KEYS has a duplicate kid');
-  // Keys only ever become active, so a set with a signer now has one for good.
-  if (!keysAt(keys, retention, now).signing) throw new Error('SIGNING_KEYS has no key active now: every key\'s nbf is in the future');
-  const jwks = createLocalJWKSet({ keys: keys.map((key) => key.publicJwk) });
-  // Every token this issuer signs names its key; one that does not is not ours to guess at.
-  const verificationKey: JWTVerifyGetKey = (header, token) => {
-    if (typeof header.kid !== 'string') throw new JWKSNoMatchingKey();
-    return jwks(header, token);
+  if (!keys.some((key) => key.alg === ID_TOKEN_ALG)) {
+    throw new Error(`SIGNING_KEYS has no ${ID_TOKEN_ALG} key: ID tokens are signed ${ID_TOKEN_ALG}, add one (npm run keys -- --rotate --alg ${ID_TOKEN_ALG})`);
+  }
+  // Keys only ever become active, so a set with an ID token signer now has one for good.
+  if (!keysAt(keys, retention, now).signing[ID_TOKEN_ALG]) {
+    throw new Error(`SIGNING_KEYS has no ${ID_TOKEN_ALG} key active now: every ${ID_TOKEN_ALG} key's nbf is in the future`);
+  }
+  // Every token this issuer signs names its key, and the key's algorithm is the only one it is checked with.
+  const publicKeys = new Map(await Promise.all(keys.map(async ({ kid, alg, publicJwk }) => [kid, { alg, key: (await importJWK(publicJwk, alg)) as CryptoKey }] as const)));
+  const verificationKey: JWTVerifyGetKey = (header) => {
+    const found = typeof header.kid === 'string' ? publicKeys.get(header.kid) : undefined;
+    if (!found || found.alg !== header.alg) throw new JWKSNoMatchingKey();
+    return found.key;
   };
-  // jose imports each public key on first use and keeps the pending import for
-  // the next caller; settle them all now, so no request ever awaits an import
-  // that another request started (workerd ties a promise to its request).
-  await Promise.all(keys.map(({ kid, alg }) => jwks({ kid, alg })));
 
   const phases = phaseStarts(keys, retention).map((from) => {
     const { signing, published } = keysAt(keys, retention, from);
-    const keySet = signing && { signing, published, verificationKey, jwksJson: JSON.stringify({ keys: published.map((key) => key.publicJwk) }) };
+    const idTokens = signing[ID_TOKEN_ALG];
+    const keySet = idTokens && {
+      idTokens,
+      accessTokens: signing[ACCESS_TOKEN_ALG] ?? idTokens,
+      published,
+      verificationKey,
+      jwksJson: JSON.stringify({ keys: published.map((key) => key.publicJwk) }),
+    };
     return { from, keySet };
   });
   return {
@@ -140,8 +166,8 @@ async function importKeyRing(source: string, retention: number, now: number): Pr
       let index = phases.length - 1;
       while (phases[index]!.from > now) index--;
       const { keySet } = phases[index]!;
-      // Only before the set's first activation, which the check above puts in the past.
-      if (!keySet) throw new Error(`SIGNING_KEYS has no key active at ${now}`);
+      // Only before the set's first RS256 activation, which the check above puts in the past.
+      if (!keySet) throw new Error(`SIGNING_KEYS has no ${ID_TOKEN_ALG} key active at ${now}`);
       return keySet;
     },
   };

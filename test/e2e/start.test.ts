@@ -30,8 +30,9 @@ describe('npm start (docs/protocol.md §1)', { timeout: 600_000 }, () => {
       expect(statSync(provider.devVarsPath).mode & 0o777).toBe(0o600);
       const vars = parseEnv(readFileSync(provider.devVarsPath, 'utf8'));
       const signingKeys = JSON.parse(vars.SIGNING_KEYS ?? '{}') as { keys: { kid: string; alg: string; d?: string }[] };
-      expect(signingKeys.keys).toHaveLength(1);
-      expect(signingKeys.keys[0]).toMatchObject({ alg: 'RS256', d: expect.any(String) });
+      // One key per algorithm: RS256 for ID tokens, ES256 for access tokens.
+      expect(signingKeys.keys.map((key) => key.alg)).toEqual(['RS256', 'ES256']);
+      for (const key of signingKeys.keys) expect(key.d).toEqual(expect.any(String));
       expect(provider.registrationToken).toBe('dev-registration-token');
       expect(vars.ADMIN_TOKEN).toBe('dev-admin-token');
       expect(provider.wechatApps.map((app) => app.kind).sort()).toEqual(['app', 'miniprogram', 'officialaccount', 'website']);
@@ -39,9 +40,9 @@ describe('npm start (docs/protocol.md §1)', { timeout: 600_000 }, () => {
 
       const metadata = await discover(provider.issuer);
       expect(metadata.issuer).toBe(provider.issuer);
-      // The generated key is the one published, without its private part.
+      // The generated keys are the ones published, without their private parts.
       const jwks = (await (await fetch(String(metadata.jwks_uri))).json()) as { keys: Record<string, unknown>[] };
-      expect(jwks.keys.map((key) => key.kid)).toContain(signingKeys.keys[0]!.kid);
+      expect(jwks.keys.map((key) => key.kid)).toEqual(signingKeys.keys.map((key) => key.kid));
       for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
 
       // The generated admin token opens the running provider's admin API.

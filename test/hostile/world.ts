@@ -129,6 +129,8 @@ export async function forgedAccessTokens(real: string): Promise<Record<string, s
     'wrong kid': await sign(claims, { kid: 'no-such-key' }),
     'no kid': await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt' }).sign(keys.rs256.key),
     'RS256 kid, ES256 signature': await sign(claims, { alg: 'ES256', kid: keys.rs256.kid }, keys.es256),
+    'ES256 kid, RS256 signature': await sign(claims, { alg: 'RS256', kid: keys.es256.kid }, keys.rs256),
+    'a stranger EC key under our ES256 kid': await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: keys.es256.kid, typ: 'at+jwt' }).sign((await generateKeyPair('ES256')).privateKey),
     'HS256 with the public key as secret': await new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', kid: keys.rs256.kid, typ: 'at+jwt' })
       .sign(encoder.encode(keys.rs256.jwk.n!)),

@@ -21,7 +21,8 @@ describe('discovery (docs/protocol.md §2)', () => {
         'urn:ietf:params:oauth:grant-type:token-exchange', 'urn:ietf:params:oauth:grant-type:device_code',
       ]),
     );
-    expect(doc.id_token_signing_alg_values_supported).toEqual(expect.arrayContaining(['RS256', 'ES256']));
+    // ID tokens are RS256 whatever else the JWKS holds; access tokens (ES256) have no Discovery field.
+    expect(doc.id_token_signing_alg_values_supported).toEqual(['RS256']);
     expect(doc.code_challenge_methods_supported).toEqual(['S256']);
     expect(doc.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
     expect(doc.scopes_supported).toEqual(expect.arrayContaining(['openid', 'profile', 'phone', 'offline_access', 'wechat']));
@@ -29,7 +30,7 @@ describe('discovery (docs/protocol.md §2)', () => {
     expect(doc.authorization_response_iss_parameter_supported).toBe(true);
   });
 
-  it('publishes every key of the rotation, public parts only, each with kid, alg and use', async () => {
+  it('publishes the RS256 and the ES256 key, public parts only, each with kid, alg and use', async () => {
     const response = await call('/jwks');
     expect(response.status).toBe(200);
     expect(response.headers.get('Content-Type')).toContain('application/jwk-set+json');
@@ -42,14 +43,16 @@ describe('discovery (docs/protocol.md §2)', () => {
     }
   });
 
-  it('signs with the newest key, and the tokens verify against the published JWKS', async () => {
-    const { keys } = await (await call('/jwks')).json<{ keys: { kid: string }[] }>();
+  it('signs ID tokens with the RS256 key and access tokens with the ES256 key; both verify against the published JWKS', async () => {
+    const { keys } = await (await call('/jwks')).json<{ keys: { kid: string; alg: string }[] }>();
     const client = await register();
     const tokens = await login(client, { kind: 'miniprogram' });
     const jwks = createLocalJWKSet({ keys: keys as never });
     const idToken = await jwtVerify(tokens.id_token!, jwks, { issuer: ISSUER, audience: client.client_id });
     expect(idToken.protectedHeader).toMatchObject({ alg: 'RS256', kid: keys[0]!.kid });
     const accessToken = await jwtVerify(tokens.access_token, jwks, { issuer: ISSUER, typ: 'at+jwt' });
+    expect(accessToken.protectedHeader).toMatchObject({ alg: 'ES256', kid: keys[1]!.kid });
+    expect(keys[1]!.alg).toBe('ES256');
     expect(accessToken.payload.client_id).toBe(client.client_id);
     expect(claimsOf(tokens.access_token).sub).toBe(idToken.payload.sub);
   });

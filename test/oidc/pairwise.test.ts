@@ -95,9 +95,9 @@ describe('OpenID Connect Core §8.1: which clients share a sub', () => {
     const before = await loginAs(client, unionid);
     const sub = subOf(before);
 
-    // The same bridge with a new key first: the newest signs, the others are still published.
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    const newKey: JWK = { ...(await exportJWK(privateKey)), kid: uniqueId('new'), alg: 'ES256', use: 'sig' };
+    // The same bridge with a new RS256 key first: it signs ID tokens, the others are still published.
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const newKey: JWK = { ...(await exportJWK(privateKey)), kid: uniqueId('new'), alg: 'RS256', use: 'sig' };
     const current = JSON.parse(env.SIGNING_KEYS) as { keys: JWK[] };
     const rotatedEnv: Env = { ...env, SIGNING_KEYS: JSON.stringify({ keys: [newKey, ...current.keys] }) };
     const rotated = createApp({ wechatTransport: sandboxTransport });

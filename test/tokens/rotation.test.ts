@@ -81,11 +81,23 @@ describe('staged key rotation (docs/keys.md)', () => {
     expect((await userinfo(active, after.access_token)).status).toBe(200);
   });
 
-  it('lists the algorithms of the published keys in discovery', async () => {
+  it('adds a first ES256 key to a set of RS256 keys: published at once, signing access tokens from its nbf, never ID tokens', async () => {
     const es256 = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid: 'es', alg: 'ES256', use: 'sig' };
     const pending = app(JSON.stringify({ keys: [{ ...es256, nbf: now() + HOUR }, oldKey] }));
-    const discovery = await (await pending('/.well-known/openid-configuration')).json<Record<string, unknown>>();
-    expect(discovery.id_token_signing_alg_values_supported).toEqual(['ES256', 'RS256']);
+    expect(await publishedKids(pending)).toEqual(['es', 'old']);
+    expect(await signedWith(pending, await tokens(pending))).toBe('old');
+
+    const active = app(JSON.stringify({ keys: [{ ...es256, nbf: now() - 60 }, oldKey] }));
+    const after = await tokens(active);
+    const jwks = createLocalJWKSet(await (await active('/jwks')).json());
+    expect((await jwtVerify(after.access_token, jwks, { issuer: ISSUER, typ: 'at+jwt' })).protectedHeader).toMatchObject({ alg: 'ES256', kid: 'es' });
+    expect((await jwtVerify(after.id_token!, jwks, { issuer: ISSUER, audience: client.client_id })).protectedHeader).toMatchObject({ alg: 'RS256', kid: 'old' });
+    expect((await userinfo(active, after.access_token)).status).toBe(200);
+    // Discovery names the ID tokens' algorithm only (OpenID Connect Discovery §3).
+    for (const call of [pending, active]) {
+      const discovery = await (await call('/.well-known/openid-configuration')).json<Record<string, unknown>>();
+      expect(discovery.id_token_signing_alg_values_supported).toEqual(['RS256']);
+    }
   });
 
   it('stops publishing a retired key once every token it signed has expired, and not before', async () => {
@@ -95,10 +107,13 @@ describe('staged key rotation (docs/keys.md)', () => {
     expect(await signedWith(retired, await tokens(retired))).toBe('new');
   });
 
-  it('refuses loudly a key set with no key active yet', async () => {
-    const none = app(JSON.stringify({ keys: [{ ...newKey, nbf: now() + HOUR }] }));
+  it.each([
+    ['no key active yet', async () => [{ ...newKey, nbf: now() + HOUR }]],
+    ['no RS256 key (ID tokens are RS256)', async () => [{ ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid: 'es', alg: 'ES256', use: 'sig' }]],
+  ])('refuses loudly a key set with %s', async (_, make) => {
+    const refused = app(JSON.stringify({ keys: await make() }));
     for (const path of ['/jwks', '/.well-known/openid-configuration']) {
-      const response = await none(path);
+      const response = await refused(path);
       expect(response.status, path).toBe(500);
       expect(await response.json()).toEqual({ error: 'server_error', error_description: 'the server failed to process the request' });
     }
