@@ -12,6 +12,20 @@ export function database(d1: D1Database) {
 /** Drizzle over D1; `$client` is the raw binding, for the few statements drizzle cannot express. */
 export type Db = ReturnType<typeof database>;
 
+/**
+ * A statement built once per database, with `sql.placeholder`s for what
+ * changes, then only bound: drizzle does not build its SQL again on each
+ * request. (A batch's statements cannot be prepared this way.)
+ */
+export function preparedOnce<Prepared>(build: (db: Db) => Prepared): (db: Db) => Prepared {
+  const built = new WeakMap<Db, Prepared>();
+  return (db) => {
+    let prepared = built.get(db);
+    if (!prepared) built.set(db, (prepared = build(db)));
+    return prepared;
+  };
+}
+
 /** True when D1 refused a write for a UNIQUE or PRIMARY KEY constraint: a concurrent writer won. */
 export function isUniqueViolation(error: unknown): boolean {
   const messages: string[] = [];

@@ -7,7 +7,7 @@
 import { and, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Subject } from '../types';
-import type { Db } from './db';
+import { preparedOnce, type Db } from './db';
 import { grants, refreshTokens, revokedAccessTokens, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
@@ -33,20 +33,28 @@ export function grantStatements(db: Db, grant: Omit<NewGrant, 'userId'> & { user
 
 const identityOfGrant = identityNamedBy(grants.wechatAppid, grants.wechatOpenid);
 
-/** What a bearer access token stands for, and whether its grant or the token itself was revoked: one query. */
-export async function findAccessTokenGrant(db: Db, grantId: string, jti: string): Promise<{ subject: Subject; revoked: boolean } | undefined> {
-  const row = await db
+/**
+ * What a bearer access token stands for, and whether its grant or the token
+ * itself was revoked: one query, the hottest of all (userinfo,
+ * introspection), so built once per database and then only bound.
+ */
+const accessTokenGrantQuery = preparedOnce((db) =>
+  db
     .select({
       ...subjectColumns,
       wechatAppid: grants.wechatAppid,
       wechatOpenid: grants.wechatOpenid,
-      revoked: sql<number>`${grants.revokedAt} IS NOT NULL OR EXISTS (SELECT 1 FROM ${revokedAccessTokens} WHERE ${revokedAccessTokens.jti} = ${jti})`,
+      revoked: sql<number>`${grants.revokedAt} IS NOT NULL OR EXISTS (SELECT 1 FROM ${revokedAccessTokens} WHERE ${revokedAccessTokens.jti} = ${sql.placeholder('jti')})`,
     })
     .from(grants)
     .innerJoin(users, eq(users.id, grants.userId))
     .leftJoin(wechatIdentities, identityOfGrant)
-    .where(eq(grants.id, grantId))
-    .get();
+    .where(eq(grants.id, sql.placeholder('grantId')))
+    .prepare(),
+);
+
+export async function findAccessTokenGrant(db: Db, grantId: string, jti: string): Promise<{ subject: Subject; revoked: boolean } | undefined> {
+  const row = await accessTokenGrantQuery(db).get({ grantId, jti });
   const subject = row && toSubject(row, { appid: row.wechatAppid, openid: row.wechatOpenid });
   return subject && { subject, revoked: row.revoked === 1 };
 }
