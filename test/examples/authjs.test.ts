@@ -5,8 +5,13 @@
  */
 import { describeWebApp } from './support/web-app.ts';
 
-describeWebApp('authjs', async (page) => {
-  await page.locator('#sign-in').click();
-  // Auth.js's own sign-in page: one button per provider.
-  await page.getByRole('button', { name: 'Sign in with WeChat' }).click();
+describeWebApp('authjs', {
+  async signIn(page) {
+    await page.locator('#sign-in').click();
+    // Auth.js's own sign-in page: one button per provider.
+    await page.getByRole('button', { name: 'Sign in with WeChat' }).click();
+  },
+  scope: 'openid profile wechat',
+  claims: true,
+  localUsers: false,
 });

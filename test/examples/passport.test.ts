@@ -6,6 +6,9 @@
  */
 import { describeWebApp } from './support/web-app.ts';
 
-describeWebApp('passport', async (page) => {
-  await page.locator('#sign-in').click();
+describeWebApp('passport', {
+  signIn: (page) => page.locator('#sign-in').click(),
+  scope: 'openid profile wechat',
+  claims: true,
+  localUsers: false,
 });

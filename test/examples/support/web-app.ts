@@ -7,7 +7,8 @@
  * Logout 1.0) that ends the provider's session too, so the next sign-in needs the mini
  * program again.
  *
- * The examples' pages share their hooks: `#sign-in`, `#sub`, `[data-claim=<name>]`, `#sign-out`.
+ * The examples' pages share their hooks: `#sign-in`, `#sub`, `[data-claim=<name>]`, `#sign-out`,
+ * and `#user-id` where the app keeps users of its own.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -31,11 +32,18 @@ async function navigations(page: Page, action: () => Promise<void>): Promise<URL
   return visited;
 }
 
-/**
- * `signIn` starts a sign-in from the app's home page, up to where the app sends the browser
- * to the provider.
- */
-export function describeWebApp(example: Example, signIn: (page: Page) => Promise<void>) {
+export interface WebApp {
+  /** Starts a sign-in from the app's home page, up to where the app sends the browser to the provider. */
+  signIn(page: Page): Promise<void>;
+  /** The scope the app asks for. */
+  scope: string;
+  /** Whether the page shows the ID token's claims (`[data-claim]`), the WeChat ones among them. */
+  claims: boolean;
+  /** Whether the app keeps users of its own (`#user-id`), linked to the provider's sub. */
+  localUsers: boolean;
+}
+
+export function describeWebApp(example: Example, { signIn, scope, claims, localUsers }: WebApp) {
   let app: RunningExample;
   let browser: Browser;
 
@@ -62,8 +70,14 @@ export function describeWebApp(example: Example, signIn: (page: Page) => Promise
   describe(`examples/${example}`, () => {
     const person = newPerson(example);
     let sub: string;
+    let userId: string | null = null;
+    /** The local user shown now is the one of the first sign-in: the account stays linked to the sub. */
+    const sameLocalUser = async () => {
+      if (localUsers) expect(await browser.page.locator('#user-id').textContent()).toBe(userId);
+    };
 
-    it('signs in through the provider and shows the sub and the WeChat claims', async () => {
+    const shows = claims ? 'the sub and the WeChat claims' : 'a local user linked to the sub';
+    it(`signs in through the provider and shows ${shows}`, async () => {
       const { page } = browser;
       await startSignIn();
       const minted = await approveInMiniProgram(page, person);
@@ -74,14 +88,21 @@ export function describeWebApp(example: Example, signIn: (page: Page) => Promise
       const user = await userByUnionid(person.unionid);
       const grant = user.grants.find((entry) => entry.client_id === app.env.CLIENT_ID);
       expect(grant?.sub).toBe(sub);
-      expect(grant?.scope).toBe('openid profile wechat');
-      // The ID token's claims: issuer, audience, and the WeChat identity of this login.
-      const claim = (name: string) => page.locator(`[data-claim="${name}"]`).textContent();
-      expect(await claim('iss')).toBe(issuer);
-      expect(await claim('aud')).toBe(app.env.CLIENT_ID);
-      expect(await claim('wechat_openid')).toBe(person.openid);
-      expect(await claim('wechat_unionid')).toBe(person.unionid);
-      expect(await claim('wechat_appid')).toBe(minted.appid);
+      expect(grant?.scope).toBe(scope);
+      if (claims) {
+        // The ID token's claims: issuer, audience, and the WeChat identity of this login.
+        const claim = (name: string) => page.locator(`[data-claim="${name}"]`).textContent();
+        expect(await claim('iss')).toBe(issuer);
+        expect(await claim('aud')).toBe(app.env.CLIENT_ID);
+        expect(await claim('wechat_openid')).toBe(person.openid);
+        expect(await claim('wechat_unionid')).toBe(person.unionid);
+        expect(await claim('wechat_appid')).toBe(minted.appid);
+      }
+      if (localUsers) {
+        userId = await page.locator('#user-id').textContent();
+        expect(userId).toMatch(/\S/);
+        expect(userId).not.toBe(sub);
+      }
     });
 
     it('signs in again without the login page while the provider has a session', async () => {
@@ -97,6 +118,7 @@ export function describeWebApp(example: Example, signIn: (page: Page) => Promise
       expect(visited.some((url) => url.origin === issuer && url.pathname === '/authorize')).toBe(true);
       expect(visited.filter((url) => url.origin === issuer && url.pathname.startsWith('/login/'))).toEqual([]);
       expect(await page.locator('#sub').textContent()).toBe(sub);
+      await sameLocalUser();
     });
 
     it('signs out at the provider too: the next sign-in needs the mini program again', async () => {
@@ -118,6 +140,7 @@ export function describeWebApp(example: Example, signIn: (page: Page) => Promise
       await approveInMiniProgram(page, person);
       await page.waitForURL(`${app.baseUrl}/`);
       expect(await page.locator('#sub').textContent()).toBe(sub);
+      await sameLocalUser();
     });
   });
 }
