@@ -9,13 +9,14 @@
  * is 401 with a bare `Bearer realm` challenge, a malformed header 400, a forged, foreign
  * or wrong kind of token (ID token, refresh token) 401 `invalid_token`; a token without
  * the scope 403 `insufficient_scope` naming it (RFC 6750 §3); and a revoked token is
- * refused by introspection while a local JWT check still accepts it until it expires.
+ * refused by introspection while a local JWT check still accepts it until it expires, as it
+ * accepts another client's token, which introspection with the API's credentials refuses.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchBrowser, type Browser } from '../e2e/support/browser.ts';
-import { issuer, startExample, userByUnionid, type RunningExample } from './support/example.ts';
+import { issuer, registrationToken, startExample, userByUnionid, type RunningExample } from './support/example.ts';
 import { newPerson } from './support/login.ts';
 import { examplesRoot } from './support/paths.ts';
 
@@ -44,12 +45,13 @@ interface Tokens {
 /**
  * `npm run token -- --json --scope <scope>`: opens the link it prints in Chromium and approves
  * the login there with the sandbox's form, as this person; resolves with the token response it prints.
+ * `client` overrides the API's own CLIENT_ID and CLIENT_SECRET.
  */
-function deviceFlowToken(scope: string, person: { openid: string; unionid: string }): Promise<Tokens> {
+function deviceFlowToken(scope: string, person: { openid: string; unionid: string }, client: Record<string, string> = {}): Promise<Tokens> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['token.mjs', '--json', '--scope', scope], {
       cwd: join(examplesRoot, 'resource-server'),
-      env: { ...process.env, ...api.env },
+      env: { ...process.env, ...api.env, ...client },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -167,5 +169,26 @@ describe('examples/resource-server', () => {
     expect(revoked.status).toBe(200);
     expect((await call('/api/introspection/me', `Bearer ${fresh.access_token}`)).status).toBe(401);
     expect((await call('/api/jwt/me', `Bearer ${fresh.access_token}`)).status).toBe(200);
+  });
+
+  it("takes another client's token by its signature alone; introspection says nothing of it", async () => {
+    // Another client of the same provider, registered as register.mjs registers this API's.
+    const registered = await fetch(`${issuer}/register`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${registrationToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'another client', grant_types: ['urn:ietf:params:oauth:grant-type:device_code'] }),
+    });
+    expect(registered.status).toBe(201);
+    const other = (await registered.json()) as { client_id: string; client_secret: string };
+    const foreign = await deviceFlowToken('openid profile', person, { CLIENT_ID: other.client_id, CLIENT_SECRET: other.client_secret });
+
+    // The provider's access tokens all name the issuer as their audience: a JWT check cannot tell
+    // the clients apart without looking at client_id, which the API answers.
+    const byJwt = await call('/api/jwt/me', `Bearer ${foreign.access_token}`);
+    expect(byJwt).toMatchObject({ status: 200, body: { client_id: other.client_id, scope: 'openid profile' } });
+    // Introspection answers the API's client about its own tokens only (RFC 7662 §2.2).
+    const byIntrospection = await call('/api/introspection/me', `Bearer ${foreign.access_token}`);
+    expect(byIntrospection.status).toBe(401);
+    expect(byIntrospection.challenge).toMatch(/error="invalid_token"/);
   });
 });
