@@ -28,7 +28,7 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/e2e/**', 'test/node/**'],
+    exclude: ['test/e2e/**', 'test/node/**', 'test/examples/**'],
     setupFiles: ['./test/setup.ts'],
   },
 });
