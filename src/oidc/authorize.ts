@@ -14,9 +14,10 @@ import { sessionAnswer } from '../login/session-use';
 import { loginPath } from '../paths';
 import { findClient } from '../store/clients';
 import { newAuthorizationCode } from '../tokens/authorization-code';
-import { redirectWith } from '../web/authorization-response';
+import { authorizationResponse } from '../web/authorization-response';
 import { requestParams } from '../web/request';
-import { checkAuthorizationRequest, checkRedirectTarget, type AuthorizationRequest } from './authorization-request';
+import { canMeetAcr } from '../login/doors';
+import { checkAuthorizationRequest, checkRedirectTarget, errorResponseMode, type AuthorizationRequest } from './authorization-request';
 
 async function authorize(c: AppContext) {
   const context = bridge(c);
@@ -25,7 +26,8 @@ async function authorize(c: AppContext) {
   // Until these are known good, a failure is this page's error page (the audience's error handler).
   const clientId = params.get('client_id');
   const { client, redirectUri } = checkRedirectTarget(clientId ? await findClient(context.db, clientId) : undefined, params);
-  const back = (result: Record<string, string | undefined>) => c.redirect(redirectWith(redirectUri, context.config.issuer, result), 302);
+  const target = { redirectUri, responseMode: errorResponseMode(params, redirectUri), uiLocales: params.get('ui_locales') };
+  const back = (result: Record<string, string | undefined>) => authorizationResponse(c, context.config.issuer, target, result);
 
   let request: AuthorizationRequest;
   try {
@@ -33,6 +35,9 @@ async function authorize(c: AppContext) {
   } catch (error) {
     if (error instanceof OAuthError) return back({ error: error.error, error_description: error.description, state: params.get('state') });
     throw error;
+  }
+  if (!canMeetAcr(context.config, client, request.acr)) {
+    return back({ error: 'unmet_authentication_requirements', error_description: 'no way of signing in here gives the essential acr', state: request.state });
   }
 
   // OpenID Connect Core §3.1.2.3: the session answers what the person already approved in it; nothing more.
@@ -52,8 +57,8 @@ async function authorize(c: AppContext) {
     return back({ error: answer.error, error_description: why, state: request.state });
   }
 
-  const { clientId: id, scopes, state, nonce, codeChallenge, uiLocales } = request;
-  const loginId = await startBrowserLogin(c, context, { clientId: id, scopes, redirectUri, state, nonce, codeChallenge, uiLocales });
+  const { clientId: id, scopes, state, nonce, codeChallenge, uiLocales, responseMode, acr } = request;
+  const loginId = await startBrowserLogin(c, context, { clientId: id, scopes, redirectUri, state, nonce, codeChallenge, uiLocales, responseMode, acr });
   // Post/Redirect/Get: the login page has its own URL, so a reload does not start another login.
   return c.redirect(loginPath(loginId), 303);
 }

@@ -8,6 +8,7 @@ import { sha256 } from '../../crypto';
 import { invalidGrant, invalidRequest, OAuthError } from '../../errors';
 import { pollDeviceCode, pollTooSoon, SLOW_DOWN_STEP } from '../../store/device-codes';
 import { announceLogin, doorOf, loginAudit } from '../../login/life-cycle';
+import { amrOf } from '../../tokens/acr';
 import { issueOnce } from '../../tokens/issue-once';
 import type { Client, Scope } from '../../types';
 
@@ -26,7 +27,8 @@ export async function deviceCodeGrant(bridge: Bridge, client: Client, params: Ma
   if (!approval || !subject) throw new OAuthError('authorization_pending', 'waiting for the user to approve in WeChat');
   const scopes = device.scope.split(' ') as Scope[];
   const facts = { userId: subject.id, clientId: client.clientId, appid: subject.wechat.appid, door: doorOf(bridge.config, subject.wechat.appid) };
-  const auth = { subject, scopes, authTime: approval.authTime, amr: ['wechat'] };
+  // The device's login was approved in the mini program, on the person's phone.
+  const auth = { subject, scopes, authTime: approval.authTime, amr: amrOf('miniprogram_approval') };
   const tokens = await issueOnce(bridge, client, auth, `device:${hash}`, 'device_code', [loginAudit(bridge, facts)]);
   announceLogin(bridge, facts);
   return tokens;
