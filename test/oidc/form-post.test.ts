@@ -121,7 +121,7 @@ describe('response_mode=form_post (OAuth 2.0 Form Post Response Mode §2)', () =
 
   it('the query stays the default, and query may be asked for by name', async () => {
     const client = await register(webClientMetadata);
-    for (const mode of [{}, { response_mode: 'query' }]) {
+    for (const mode of [{}, { response_mode: 'query' }] as Record<string, string>[]) {
       const back = await new Browser().get(authorizeUrl(client, { ...mode, prompt: 'none' }));
       expect(back.status).toBe(302);
       const location = new URL(back.headers.get('Location')!);
