@@ -10,6 +10,9 @@ import { ACR, meetsAcr, type Door } from '../tokens/acr';
 import type { AcrRequest, Client } from '../types';
 import { loginApp } from './wechat-apps';
 
+/** OpenID Connect Core §5.5.1.1 (and the errata's §3.1.2.6 error): an essential acr that no door here gives. */
+export const UNMET = { error: 'unmet_authentication_requirements', error_description: 'no way of signing in here gives the essential acr' };
+
 export type BrowserDoor = Extract<Door, 'miniprogram_approval' | 'officialaccount' | 'website'>;
 
 /** The kind of WeChat app behind each door of a browser's (or device's) login, in the login page's usual order. */

@@ -17,7 +17,7 @@ import { LoginPage } from '../ui/login-page';
 import { ACR, amrOf, meetsAcr } from '../tokens/acr';
 import { authorizationResponse } from '../web/authorization-response';
 import { errorPage, renderPage } from '../web/pages';
-import { approvalDoor, loginDoors } from './doors';
+import { approvalDoor, loginDoors, UNMET } from './doors';
 import { announceLogin, doorOf, loginAudit } from './life-cycle';
 import { LOGIN_ID, pendingFor } from './pending';
 import { clearBrowserCookie, currentSession, sessionAfterApproval, sessionEnded } from './session';
@@ -28,8 +28,6 @@ import { loginApp, loginMiniProgram } from './wechat-apps';
 export const MINI_PROGRAM_PAGE = 'pages/login/login';
 
 const expired = (c: AppContext) => errorPage(c, 'login_expired', 'this login has expired or belongs to another browser; start again from the application', 404);
-
-const UNMET = { error: 'unmet_authentication_requirements', error_description: 'no way of signing in here gives the essential acr' };
 
 /** WeChat's built-in browser says so in its User-Agent. */
 const inWeChat = (userAgent: string) => /MicroMessenger/i.test(userAgent);

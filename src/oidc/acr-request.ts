@@ -10,9 +10,8 @@ import type { AcrRequest } from '../types';
 
 const MAX_VALUES = 16;
 
-type Json = null | boolean | number | string | Json[] | { [name: string]: Json };
-
-const isObject = (value: Json | undefined): value is { [name: string]: Json } => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isStrings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
 
 /** The acr request of `acr_values` and `claims`; invalid_request when `claims` is not the JSON §5.5 describes. */
 export function acrRequest(acrValues: string | undefined, claims: string | undefined): AcrRequest | undefined {
@@ -23,31 +22,28 @@ export function acrRequest(acrValues: string | undefined, claims: string | undef
   return preferred.length > 0 ? { preferred } : undefined;
 }
 
-/** §5.5.1: `{"essential": bool, "value": string, "values": [string]}` or null, under `id_token.acr`. */
+/**
+ * §5.5: a JSON object whose `id_token` and `userinfo` members are objects of
+ * claim requests, each null or an object; §5.5.1: `acr`'s `essential` a
+ * boolean, `value` a string, `values` strings.
+ */
 function acrClaimRequest(text: string): { essential: boolean; values: string[] } | undefined {
-  let parsed: Json;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(text) as Json;
+    parsed = JSON.parse(text);
   } catch {
-    throw invalidRequest('claims is not JSON');
+    parsed = undefined;
   }
-  if (!isObject(parsed)) throw invalidRequest('claims must be a JSON object');
-  for (const member of ['id_token', 'userinfo']) {
-    const requests = parsed[member];
-    if (requests === undefined) continue;
-    if (!isObject(requests)) throw invalidRequest(`claims.${member} must be an object`);
-    for (const request of Object.values(requests)) {
-      if (request !== null && !isObject(request)) throw invalidRequest(`each claim in claims.${member} must be null or an object`);
-    }
-  }
-  const acr = isObject(parsed.id_token) ? parsed.id_token.acr : undefined;
+  const requests = isObject(parsed) ? [parsed.id_token, parsed.userinfo].filter((member) => member !== undefined) : [];
+  const acr = isObject(parsed) && isObject(parsed.id_token) ? parsed.id_token.acr : undefined;
+  const { essential, value, values } = isObject(acr) ? acr : {};
+  const valid =
+    isObject(parsed) &&
+    requests.every((member) => isObject(member) && Object.values(member).every((request) => request === null || isObject(request))) &&
+    ['boolean', 'undefined'].includes(typeof essential) &&
+    ['string', 'undefined'].includes(typeof value) &&
+    (values === undefined || isStrings(values));
+  if (!valid) throw invalidRequest('claims is not the JSON object of OpenID Connect Core §5.5');
   if (!isObject(acr)) return undefined;
-  const { essential, value, values } = acr;
-  if (essential !== undefined && typeof essential !== 'boolean') throw invalidRequest('claims: essential must be true or false');
-  if (value !== undefined && typeof value !== 'string') throw invalidRequest('claims: the acr value must be a string');
-  if (values !== undefined && !(Array.isArray(values) && values.every((item) => typeof item === 'string'))) {
-    throw invalidRequest('claims: the acr values must be strings');
-  }
-  const wanted = [...(value === undefined ? [] : [value]), ...((values as string[] | undefined) ?? [])];
-  return { essential: essential === true, values: wanted };
+  return { essential: essential === true, values: [...(value === undefined ? [] : [value as string]), ...((values as string[] | undefined) ?? [])] };
 }

@@ -16,7 +16,7 @@ import { findClient } from '../store/clients';
 import { newAuthorizationCode } from '../tokens/authorization-code';
 import { authorizationResponse } from '../web/authorization-response';
 import { requestParams } from '../web/request';
-import { canMeetAcr } from '../login/doors';
+import { canMeetAcr, UNMET } from '../login/doors';
 import { checkAuthorizationRequest, checkRedirectTarget, errorResponseMode, type AuthorizationRequest } from './authorization-request';
 
 async function authorize(c: AppContext) {
@@ -37,7 +37,7 @@ async function authorize(c: AppContext) {
     throw error;
   }
   if (!canMeetAcr(context.config, client, request.acr)) {
-    return back({ error: 'unmet_authentication_requirements', error_description: 'no way of signing in here gives the essential acr', state: request.state });
+    return back({ ...UNMET, state: request.state });
   }
 
   // OpenID Connect Core §3.1.2.3: the session answers what the person already approved in it; nothing more.

@@ -9,40 +9,31 @@ import type { AcrRequest } from '../types';
 
 export type Door = 'miniprogram_approval' | 'app' | 'miniprogram' | 'officialaccount' | 'website';
 
-export const ACR: Readonly<Record<Door, string>> = {
-  // A browser's or a device's login approved in the mini program, on the person's phone.
-  miniprogram_approval: 'urn:wechat:acr:miniprogram_approval',
-  // A mobile app's OpenSDK SendAuth code, exchanged by the app (RFC 8693).
-  app: 'urn:wechat:acr:app',
-  // A mini program's wx.login code, exchanged by the mini program (RFC 8693).
-  miniprogram: 'urn:wechat:acr:miniprogram',
-  // An Official Account's web authorization, inside WeChat's browser.
-  officialaccount: 'urn:wechat:acr:officialaccount',
-  // A Website App's QR code, scanned and confirmed in WeChat on a phone.
-  website: 'urn:wechat:acr:website',
-};
-
 /**
- * RFC 8176 §2 `mca` (multiple-channel authentication) where the browser or
- * device that logs in and the phone that confirms in WeChat are two channels;
- * the `wechat_*` value names the WeChat login that authenticated the person.
+ * The doors, each `urn:wechat:acr:<door>`: a browser's or a device's login
+ * approved in the mini program on the person's phone; a mobile app's OpenSDK
+ * SendAuth code and a mini program's wx.login code, each exchanged by the app
+ * itself (RFC 8693); an Official Account's web authorization inside WeChat's
+ * browser; a Website App's QR code, scanned and confirmed in WeChat on a phone.
  */
-const AMR: Readonly<Record<Door, readonly string[]>> = {
-  miniprogram_approval: ['wechat_miniprogram', 'mca'],
-  app: ['wechat_app'],
-  miniprogram: ['wechat_miniprogram'],
-  officialaccount: ['wechat_officialaccount'],
-  website: ['wechat_website', 'mca'],
-};
+const DOORS: readonly Door[] = ['miniprogram_approval', 'app', 'miniprogram', 'officialaccount', 'website'];
+
+export const ACR = Object.fromEntries(DOORS.map((door) => [door, `urn:wechat:acr:${door}`])) as Readonly<Record<Door, string>>;
 
 export const ACR_VALUES_SUPPORTED = Object.values(ACR);
 
-export const amrOf = (door: Door): string[] => [...AMR[door]];
+/**
+ * The `wechat_*` value names the WeChat login that authenticated the person;
+ * RFC 8176 §2 `mca` (multiple-channel authentication) is added where the
+ * browser or device that logs in and the phone that confirms in WeChat are
+ * two channels.
+ */
+export const amrOf = (door: Door): string[] =>
+  door === 'miniprogram_approval' ? ['wechat_miniprogram', 'mca'] : door === 'website' ? ['wechat_website', 'mca'] : [`wechat_${door}`];
 
 /** The `acr` of a login from its stored `amr`; none for a login recorded before doors had their own (`["wechat"]`). */
 export function acrOf(amr: readonly string[]): string | undefined {
-  const key = [...amr].sort().join(' ');
-  const door = (Object.keys(AMR) as Door[]).find((candidate) => [...AMR[candidate]].sort().join(' ') === key);
+  const door = DOORS.find((candidate) => amrOf(candidate).join(' ') === amr.join(' '));
   return door && ACR[door];
 }
 

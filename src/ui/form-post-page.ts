@@ -26,6 +26,6 @@ export function FormPostPage({ locale, action, fields, nonce }: FormPostPageProp
     title: s.formPostTitle,
     nonce,
     script: SUBMIT,
-    children: html`<main data-testid="form-post"><form method="post" action="${action}">${inputs}<p>${s.formPostMessage}</p><noscript><div class="actions"><button type="submit" class="button primary" data-testid="form-post-continue">${s.formPostButton}</button></div></noscript></form></main>`,
+    children: html`<main data-testid="form-post"><form method="post" action="${action}">${inputs}<h1>${s.formPostTitle}</h1><noscript><div class="actions"><button type="submit" class="button primary" data-testid="form-post-continue">${s.formPostButton}</button></div></noscript></form></main>`,
   });
 }

@@ -93,8 +93,7 @@ const en = {
   logoutTitle: 'Sign out?',
   logoutMessage: 'You will be signed out of your WeChat sign-in on this browser.',
   logoutButton: 'Sign out',
-  formPostTitle: 'Returning to the application',
-  formPostMessage: 'Returning you to the application…',
+  formPostTitle: 'Returning to the application…',
   formPostButton: 'Continue',
 };
 
@@ -134,8 +133,7 @@ const zhCN: Strings = {
   logoutTitle: '退出登录？',
   logoutMessage: '你将在此浏览器上退出微信登录。',
   logoutButton: '退出登录',
-  formPostTitle: '正在返回应用',
-  formPostMessage: '正在返回应用…',
+  formPostTitle: '正在返回应用…',
   formPostButton: '继续',
 };
 
