@@ -139,7 +139,6 @@ describe('RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1: the rest of the autho
       ['RFC 6749 §4.1.2.1', 'a client not registered for the code flow', {}, client({ grant_types: [GRANT_TYPES.tokenExchange] }), 'unauthorized_client'],
       ['OAuth 2.0 Multiple Response Types §2.1', 'response_mode=fragment', { response_mode: 'fragment' }, confidential, 'invalid_request'],
       ['OAuth 2.0 Multiple Response Types §2.1', 'an unknown response_mode', { response_mode: 'web_message' }, confidential, 'invalid_request'],
-      ['OAuth 2.0 Form Post Response Mode §2', 'response_mode=form_post to a private-use scheme', { response_mode: 'form_post' }, native(['com.example.app:/cb']), 'invalid_request'],
       ['OpenID Connect Core §5.5', 'claims that are not JSON', { claims: '{"id_token":' }, confidential, 'invalid_request'],
       ['OpenID Connect Core §5.5', 'claims that are a JSON array', { claims: '[]' }, confidential, 'invalid_request'],
       ['OpenID Connect Core §5.5', 'claims.id_token that is a string', { claims: '{"id_token":"acr"}' }, confidential, 'invalid_request'],
@@ -173,6 +172,14 @@ describe('RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1: the rest of the autho
       const thrown = thrownBy(() => check(entries, known));
       expect([thrown.error, thrown.status]).toEqual([error, 400]);
     });
+  });
+
+  it('OAuth 2.0 Form Post Response Mode §2: form_post to a private-use scheme redirect is invalid_request; query to it is fine', () => {
+    const app = native(['com.example.app:/cb']);
+    const request = (mode: string) => checkAuthorizationRequest(app, 'com.example.app:/cb', params({ ...valid, redirect_uri: 'com.example.app:/cb', response_mode: mode }));
+    const thrown = thrownBy(() => request('form_post'));
+    expect([thrown.error, thrown.status]).toEqual(['invalid_request', 400]);
+    expect(request('query').responseMode).toBe('query');
   });
 
   describe('accepted', () => {
