@@ -9,6 +9,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { orderDoors } from '../../src/login/doors';
+import { acrOf, amrOf, meetsAcr } from '../../src/tokens/acr';
 import { approve, authorizeUrl, Browser, REDIRECT_URI, redeem, startLogin, webClientMetadata } from '../support/browser';
 import { APP_CODE, call, claimsOf, exchange, ISSUER, mint, MINIPROGRAM_CODE, postForm, register } from '../support/oidc';
 
@@ -216,4 +218,31 @@ describe('a claims parameter that is not what §5.5 describes', () => {
       expect(back.get('error')).toBe('invalid_request');
     },
   );
+});
+
+describe('the rules as pure functions', () => {
+  it('each door has its own amr, and the acr read back from it; an older login\'s ["wechat"] has none', () => {
+    const doors = ['miniprogram_approval', 'app', 'miniprogram', 'officialaccount', 'website'] as const;
+    for (const door of doors) expect(acrOf(amrOf(door))).toBe(`urn:wechat:acr:${door}`);
+    expect(new Set(doors.map((door) => amrOf(door).join(' '))).size).toBe(doors.length);
+    expect(acrOf(['wechat'])).toBeUndefined();
+    expect(acrOf(['mca', 'wechat_miniprogram'])).toBeUndefined();
+  });
+
+  it('meetsAcr: no request or a voluntary one is always met; an essential one by its values, or by any acr when it has none', () => {
+    expect(meetsAcr(undefined, undefined)).toBe(true);
+    expect(meetsAcr({ preferred: [ACR.app] }, ACR.website)).toBe(true);
+    expect(meetsAcr({ essential: [ACR.app, ACR.website] }, ACR.website)).toBe(true);
+    expect(meetsAcr({ essential: [ACR.app] }, ACR.website)).toBe(false);
+    expect(meetsAcr({ essential: [] }, ACR.website)).toBe(true);
+    expect(meetsAcr({ essential: [] }, undefined)).toBe(false);
+  });
+
+  it('orderDoors: preferred acr first, most preferred first; the rest keep the page order', () => {
+    const all = ['officialaccount', 'miniprogram_approval', 'website'] as const;
+    expect(orderDoors(all)).toEqual(all);
+    expect(orderDoors(all, [ACR.website])).toEqual(['website', 'officialaccount', 'miniprogram_approval']);
+    expect(orderDoors(all, [ACR.website, ACR.miniprogramApproval])).toEqual(['website', 'miniprogram_approval', 'officialaccount']);
+    expect(orderDoors(all, ['urn:example:other'])).toEqual(all);
+  });
 });
