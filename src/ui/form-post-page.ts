@@ -5,7 +5,7 @@
  */
 import { html } from 'hono/html';
 import { type Locale, t } from './i18n';
-import { Layout } from './layout';
+import { hiddenInputs, Layout } from './layout';
 
 export interface FormPostPageProps {
   locale: Locale;
@@ -20,12 +20,11 @@ const SUBMIT = 'document.forms[0].submit()';
 
 export function FormPostPage({ locale, action, fields, nonce }: FormPostPageProps) {
   const s = t(locale);
-  const inputs = Object.entries(fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}"/>`);
   return Layout({
     locale,
     title: s.formPostTitle,
     nonce,
     script: SUBMIT,
-    children: html`<main data-testid="form-post"><form method="post" action="${action}">${inputs}<h1>${s.formPostTitle}</h1><noscript><div class="actions"><button type="submit" class="button primary" data-testid="form-post-continue">${s.formPostButton}</button></div></noscript></form></main>`,
+    children: html`<main data-testid="form-post"><form method="post" action="${action}">${hiddenInputs(fields)}<h1>${s.formPostTitle}</h1><noscript><div class="actions"><button type="submit" class="button primary" data-testid="form-post-continue">${s.formPostButton}</button></div></noscript></form></main>`,
   });
 }
