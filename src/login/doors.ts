@@ -11,7 +11,7 @@ import type { AcrRequest, Client } from '../types';
 import { loginApp } from './wechat-apps';
 
 /** OpenID Connect Core §5.5.1.1 (and the errata's §3.1.2.6 error): an essential acr that no door here gives. */
-export const UNMET = { error: 'unmet_authentication_requirements', error_description: 'no way of signing in here gives the essential acr' };
+export const UNMET = { error: 'unmet_authentication_requirements', error_description: 'the essential acr cannot be met' };
 
 export type BrowserDoor = Extract<Door, 'miniprogram_approval' | 'officialaccount' | 'website'>;
 

@@ -43,7 +43,7 @@ function acrClaimRequest(text: string): { essential: boolean; values: string[] }
     ['boolean', 'undefined'].includes(typeof essential) &&
     ['string', 'undefined'].includes(typeof value) &&
     (values === undefined || isStrings(values));
-  if (!valid) throw invalidRequest('claims is not the JSON object of OpenID Connect Core §5.5');
+  if (!valid) throw invalidRequest('claims is malformed');
   if (!isObject(acr)) return undefined;
   return { essential: essential === true, values: [...(value === undefined ? [] : [value as string]), ...((values as string[] | undefined) ?? [])] };
 }
