@@ -7,6 +7,7 @@
 import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { OAuthError } from '../errors';
+import { canMeetAcr, UNMET } from '../login/doors';
 import { startBrowserLogin } from '../login/pending';
 import { loginAudit } from '../login/life-cycle';
 import { currentSession, sessionSid } from '../login/session';
@@ -16,7 +17,6 @@ import { findClient } from '../store/clients';
 import { newAuthorizationCode } from '../tokens/authorization-code';
 import { authorizationResponse } from '../web/authorization-response';
 import { requestParams } from '../web/request';
-import { canMeetAcr, UNMET } from '../login/doors';
 import { checkAuthorizationRequest, checkRedirectTarget, errorResponseMode, type AuthorizationRequest } from './authorization-request';
 
 async function authorize(c: AppContext) {
