@@ -24,6 +24,21 @@ export const GRANT_TYPES = {
   deviceCode: 'urn:ietf:params:oauth:grant-type:device_code',
 } as const;
 
+/**
+ * What an authorization request asked of the authentication context: the
+ * `claims` parameter's `id_token.acr` (OpenID Connect Core §5.5.1.1) and
+ * `acr_values` (§3.1.2.1).
+ */
+export interface AcrRequest {
+  /** An essential `acr`: one of these values (empty: any), or the login fails with unmet_authentication_requirements. */
+  essential?: string[];
+  /** Voluntary `acr` values, most wanted first: which door the login page puts first. */
+  preferred?: string[];
+}
+
+/** How the authorization response travels (OAuth 2.0 Multiple Response Types §2.1, OAuth 2.0 Form Post Response Mode §2). */
+export type ResponseMode = 'query' | 'form_post';
+
 export type GrantType = (typeof GRANT_TYPES)[keyof typeof GRANT_TYPES];
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 export type ApplicationType = 'web' | 'native';

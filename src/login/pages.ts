@@ -12,12 +12,14 @@ import { isUniqueViolation } from '../store/db';
 import type { PendingLogin } from '../store/pending-logins';
 import { getLoginCode, getLoginScheme, putLoginCode, putLoginScheme } from '../store/login-links';
 import { claimStatement } from '../store/single-use';
+import { ACR, amrOf, meetsAcr } from '../tokens/acr';
 import { newAuthorizationCode } from '../tokens/authorization-code';
 import type { Client } from '../types';
 import { pickLocale } from '../ui/i18n';
 import { LoginPage } from '../ui/login-page';
-import { redirectWith } from '../web/authorization-response';
+import { authorizationResponse } from '../web/authorization-response';
 import { errorPage, renderPage } from '../web/pages';
+import { approvalDoor, loginDoors, UNMET } from './doors';
 import { announceLogin, doorOf, loginAudit } from './life-cycle';
 import { LOGIN_ID, pendingFor } from './pending';
 import { clearBrowserCookie, currentSession, sessionAfterApproval, sessionEnded } from './session';
@@ -43,12 +45,21 @@ export async function loginPage(c: AppContext, context: Bridge, login: PendingLo
   const { config } = context;
   const base = loginPath(login.id);
   const userAgent = c.req.header('User-Agent') ?? '';
-  // The door is picked by where the person is (docs/protocol.md §5a); only configured doors appear.
+  // The door is picked by where the person is (docs/protocol.md §5a) and the acr asked for; only configured doors appear.
   const browser = login.authorization !== undefined;
-  if (browser && inWeChat(userAgent) && loginApp(config, client, 'officialaccount')) return c.redirect(`${base}/wechat/officialaccount`, 302);
-  const miniProgram = loginMiniProgram(config, client);
-  const website = browser && !onMobile(userAgent) ? loginApp(config, client, 'website') : undefined;
-  if (!miniProgram && !website) return errorPage(c, 'server_error', 'no way of signing in with WeChat is configured for this application', 500);
+  const doors = loginDoors(config, client, { browser, inWeChat: inWeChat(userAgent), onMobile: onMobile(userAgent) }, login.authorization?.acr);
+  if (doors[0] === 'officialaccount') return c.redirect(`${base}/wechat/officialaccount`, 302);
+  const miniProgram = doors.includes('miniprogram_approval') ? loginMiniProgram(config, client) : undefined;
+  const website = doors.includes('website') ? loginApp(config, client, 'website') : undefined;
+  if (!miniProgram && !website) {
+    // OpenID Connect Core §5.5.1.1: no door here gives the essential acr; the client hears so.
+    const request = login.authorization;
+    if (request?.acr?.essential) {
+      clearBrowserCookie(c, context, login.id);
+      return authorizationResponse(c, config.issuer, request, { ...UNMET, state: request.state });
+    }
+    return errorPage(c, 'server_error', 'no way of signing in with WeChat is configured for this application', 500);
+  }
   const locale = pickLocale(login.authorization?.uiLocales, c.req.header('Accept-Language'));
   const addOn = c.get('loginPageAddOn');
   return renderPage(c, (nonce) =>
@@ -61,6 +72,7 @@ export async function loginPage(c: AppContext, context: Bridge, login: PendingLo
       pageUrl: base,
       ...(miniProgram && { qrUrl: `${base}/qr`, openUrl: `${base}/open` }),
       websiteUrl: website && `${base}/wechat/website`,
+      websiteFirst: doors[0] === 'website',
       statusUrl: `${base}/status`,
       continueUrl: `${base}/continue`,
       addOn: miniProgram && addOn?.({ locale, loginId: login.id, miniprogramAppid: miniProgram.appid, nonce }),
@@ -91,12 +103,16 @@ export const loginPages = new Hono<AppEnv>()
     if (!answer) return c.redirect(loginPath(login.id), 303);
     const back = (result: Record<string, string | undefined>) => {
       clearBrowserCookie(c, context, login.id);
-      return c.redirect(redirectWith(request.redirectUri, context.config.issuer, { ...result, state: request.state }), 302);
+      return authorizationResponse(c, context.config.issuer, request, { ...result, state: request.state });
     };
     const { approval, subject } = answer;
     if (!subject) return back({ error: 'access_denied', error_description: 'the user declined in WeChat' });
 
-    const who = { subject, authTime: approval.authTime, amr: ['wechat'] };
+    const door = doorOf(context.config, subject.wechat.appid);
+    const way = approvalDoor(door);
+    // OpenID Connect Core §5.5.1.1: an essential acr this door does not give is a failed login, with nothing written.
+    if (!meetsAcr(request.acr, ACR[way])) return back(UNMET);
+    const who = { subject, authTime: approval.authTime, amr: amrOf(way) };
     // A new approval renews the same person's session in this browser, keeping what they approved before, or starts one.
     const session = await sessionAfterApproval(c, context, current?.session, {
       userId: subject.id,
@@ -106,7 +122,7 @@ export const loginPages = new Hono<AppEnv>()
       amr: who.amr.join(' '),
       consents: withConsent(current?.session, subject.id, login.clientId, login.scopes),
     });
-    const facts = { userId: subject.id, clientId: login.clientId, appid: subject.wechat.appid, door: doorOf(context.config, subject.wechat.appid) };
+    const facts = { userId: subject.id, clientId: login.clientId, appid: subject.wechat.appid, door };
     const { code, statement } = await newAuthorizationCode(context, { ...request, clientId: login.clientId, scopes: login.scopes }, { ...who, sid: session.sid });
     try {
       // One approval, one way back: the session, the code and the right to them are written together, once.

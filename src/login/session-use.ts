@@ -6,14 +6,16 @@
  * same browser) covered. Anything more goes back to the mini program, where
  * the person sees which application asks and for what.
  */
-import type { Scope } from '../types';
 import type { Session } from '../store/sessions';
+import { acrOf, meetsAcr } from '../tokens/acr';
+import type { AcrRequest, Scope } from '../types';
 
 export interface SilentRequest {
   clientId: string;
   scopes: readonly Scope[];
   prompt: ReadonlySet<string>;
   maxAge?: number;
+  acr?: AcrRequest;
 }
 
 /** OpenID Connect Core §3.1.2.6: why a request with prompt=none could not be answered silently. */
@@ -24,6 +26,8 @@ export function sessionAnswer(session: Session | undefined, request: SilentReque
   // §3.1.2.1: login, consent and select_account each ask the person; the mini program is where they are asked.
   if (request.prompt.has('login') || request.prompt.has('select_account')) return { silent: false, error: 'login_required' };
   if (request.maxAge !== undefined && now - session.authTime > request.maxAge) return { silent: false, error: 'login_required' };
+  // §5.5.1.1: a session whose door does not give the essential acr cannot answer; a new login through one that does may.
+  if (!meetsAcr(request.acr, acrOf(session.amr.split(' ')))) return { silent: false, error: 'login_required' };
   if (request.prompt.has('consent') || !covers(session.consents[request.clientId], request.scopes)) {
     return { silent: false, error: 'consent_required' };
   }

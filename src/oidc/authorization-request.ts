@@ -6,7 +6,8 @@
  * client (§4.1.2.1): the caller decides which by the step that failed.
  */
 import { invalidRequest, OAuthError } from '../errors';
-import { GRANT_TYPES, type Client, type Scope } from '../types';
+import { GRANT_TYPES, type AcrRequest, type Client, type ResponseMode, type Scope } from '../types';
+import { acrRequest } from './acr-request';
 import { requestedScopes } from './scopes';
 
 export interface AuthorizationRequest {
@@ -20,6 +21,8 @@ export interface AuthorizationRequest {
   maxAge?: number;
   uiLocales?: string;
   loginHint?: string;
+  responseMode: ResponseMode;
+  acr?: AcrRequest;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]']);
@@ -70,6 +73,27 @@ export function checkRedirectTarget(client: Client | undefined, params: Map<stri
   return { client, redirectUri };
 }
 
+/**
+ * OAuth 2.0 Multiple Response Types §2.1 and §3.1: a code travels in the
+ * query (the default) or, OAuth 2.0 Form Post Response Mode §2, in a form the
+ * browser posts to an http(s) redirect_uri; never in the fragment.
+ */
+export function checkResponseMode(params: Map<string, string>, redirectUri: string): ResponseMode {
+  const mode = params.get('response_mode') ?? 'query';
+  if (mode !== 'query' && mode !== 'form_post') throw invalidRequest('response_mode must be query or form_post');
+  if (mode === 'form_post' && !/^https?:$/.test(new URL(redirectUri).protocol)) throw invalidRequest('response_mode=form_post needs an http(s) redirect_uri');
+  return mode;
+}
+
+/** How an error found before the request is fully checked goes back: as asked, when it could be (else the default, the query). */
+export function errorResponseMode(params: Map<string, string>, redirectUri: string): ResponseMode {
+  try {
+    return checkResponseMode(params, redirectUri);
+  } catch {
+    return 'query';
+  }
+}
+
 /** Step two: everything else. A failure here goes back to the client. */
 export function checkAuthorizationRequest(client: Client, redirectUri: string, params: Map<string, string>): AuthorizationRequest {
   for (const value of params.values()) {
@@ -84,10 +108,7 @@ export function checkAuthorizationRequest(client: Client, redirectUri: string, p
   if (!client.metadata.grant_types.includes(GRANT_TYPES.authorizationCode)) {
     throw new OAuthError('unauthorized_client', 'this client is not registered for the authorization code flow');
   }
-  const responseMode = params.get('response_mode');
-  if (responseMode !== undefined && responseMode !== 'query') {
-    throw invalidRequest('only response_mode=query is supported');
-  }
+  const responseMode = checkResponseMode(params, redirectUri);
 
   const scopes = requestedScopes(client, params.get('scope'));
 
@@ -127,5 +148,7 @@ export function checkAuthorizationRequest(client: Client, redirectUri: string, p
     maxAge,
     uiLocales: params.get('ui_locales'),
     loginHint: params.get('login_hint'),
+    responseMode,
+    acr: acrRequest(params.get('acr_values'), params.get('claims')),
   };
 }

@@ -7,6 +7,7 @@
 import { Hono } from 'hono';
 import { bridge, type AppContext, type AppEnv } from '../context';
 import { OAuthError } from '../errors';
+import { canMeetAcr, UNMET } from '../login/doors';
 import { loginPage } from '../login/pages';
 import { startBrowserLogin } from '../login/pending';
 import { loginAudit } from '../login/life-cycle';
@@ -15,9 +16,9 @@ import { sessionAnswer } from '../login/session-use';
 import { loginPath } from '../paths';
 import { findClient } from '../store/clients';
 import { newAuthorizationCode } from '../tokens/authorization-code';
-import { redirectWith } from '../web/authorization-response';
+import { authorizationResponse } from '../web/authorization-response';
 import { requestParams } from '../web/request';
-import { checkAuthorizationRequest, checkRedirectTarget, type AuthorizationRequest } from './authorization-request';
+import { checkAuthorizationRequest, checkRedirectTarget, errorResponseMode, type AuthorizationRequest } from './authorization-request';
 
 async function authorize(c: AppContext) {
   const context = bridge(c);
@@ -26,7 +27,8 @@ async function authorize(c: AppContext) {
   // Until these are known good, a failure is this page's error page (the audience's error handler).
   const clientId = params.get('client_id');
   const { client, redirectUri } = checkRedirectTarget(clientId ? await findClient(context.db, clientId) : undefined, params);
-  const back = (result: Record<string, string | undefined>) => c.redirect(redirectWith(redirectUri, context.config.issuer, result), 302);
+  const target = { redirectUri, responseMode: errorResponseMode(params, redirectUri), uiLocales: params.get('ui_locales') };
+  const back = (result: Record<string, string | undefined>) => authorizationResponse(c, context.config.issuer, target, result);
 
   let request: AuthorizationRequest;
   try {
@@ -34,6 +36,9 @@ async function authorize(c: AppContext) {
   } catch (error) {
     if (error instanceof OAuthError) return back({ error: error.error, error_description: error.description, state: params.get('state') });
     throw error;
+  }
+  if (!canMeetAcr(context.config, client, request.acr)) {
+    return back({ ...UNMET, state: request.state });
   }
 
   // OpenID Connect Core §3.1.2.3: the session answers what the person already approved in it; nothing more.
@@ -53,8 +58,8 @@ async function authorize(c: AppContext) {
     return back({ error: answer.error, error_description: why, state: request.state });
   }
 
-  const { clientId: id, scopes, state, nonce, codeChallenge, uiLocales } = request;
-  const login = await startBrowserLogin(c, context, { clientId: id, scopes, redirectUri, state, nonce, codeChallenge, uiLocales });
+  const { clientId: id, scopes, state, nonce, codeChallenge, uiLocales, responseMode, acr } = request;
+  const login = await startBrowserLogin(c, context, { clientId: id, scopes, redirectUri, state, nonce, codeChallenge, uiLocales, responseMode, acr });
   // A GET is answered with the login page itself (one redirect fewer), which then shows its own URL, so a
   // reload does not start another login. A POST is Post/Redirect/Get: the page is reloaded by its own URL.
   if (c.req.method === 'POST') return c.redirect(loginPath(login.id), 303);

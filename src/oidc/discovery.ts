@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { Config } from '../config';
 import { bridge, type AppEnv } from '../context';
 import { PATHS } from '../paths';
+import { ACR_VALUES_SUPPORTED } from '../tokens/acr';
 import { ID_TOKEN_ALG } from '../tokens/keys';
 import { SUPPORTED_SCOPES } from '../types';
 import { SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES } from './client-metadata';
@@ -24,7 +25,7 @@ export function discoveryDocument(config: Config) {
     end_session_endpoint: url(PATHS.endSession),
     scopes_supported: SUPPORTED_SCOPES,
     response_types_supported: ['code'],
-    response_modes_supported: ['query'],
+    response_modes_supported: ['query', 'form_post'],
     grant_types_supported: SUPPORTED_GRANT_TYPES,
     subject_types_supported: ['public', 'pairwise'],
     // Access tokens may be ES256 (src/tokens/keys.ts); their keys are in the JWKS, and Discovery has no field for them.
@@ -34,7 +35,9 @@ export function discoveryDocument(config: Config) {
     introspection_endpoint_auth_methods_supported: authMethods,
     code_challenge_methods_supported: ['S256'],
     claims_supported: SUPPORTED_CLAIMS,
-    claims_parameter_supported: false,
+    // OpenID Connect Core §5.5: the claims parameter, for id_token.acr (src/oidc/acr-request.ts).
+    claims_parameter_supported: true,
+    acr_values_supported: ACR_VALUES_SUPPORTED,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,

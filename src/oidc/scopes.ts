@@ -4,7 +4,7 @@ import { GRANT_TYPES, SCOPE_CLAIMS, SUPPORTED_SCOPES, type Client, type Scope } 
 
 export const SUPPORTED_CLAIMS = [
   ...new Set([
-    'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'amr', 'azp',
+    'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'azp',
     ...Object.values(SCOPE_CLAIMS).flat(),
   ]),
 ];

@@ -1,5 +1,5 @@
 /** Logins waiting for the mini program (docs/protocol.md §5), in KV under `login:<id>`. */
-import type { Scope } from '../types';
+import type { AcrRequest, ResponseMode, Scope } from '../types';
 import { getUnexpired, putExpiring } from './kv';
 
 /** From a browser (the authorization endpoint), or from a device (RFC 8628). */
@@ -19,6 +19,9 @@ export interface PendingLogin {
     /** SHA-256 of the cookie that binds the login to the browser that started it. */
     browserHash: string;
     uiLocales?: string;
+    /** Absent: the query (the default). */
+    responseMode?: ResponseMode;
+    acr?: AcrRequest;
   };
 }
 

@@ -11,6 +11,7 @@ import { subjectFor } from '../identity/pairwise';
 import type { Db } from '../store/db';
 import { grantStatements } from '../store/grants';
 import type { Client, Scope, Subject } from '../types';
+import { acrOf } from './acr';
 import { userClaims } from './claims';
 import { signJwt } from './jwt';
 import type { KeySet } from './keys';
@@ -82,6 +83,12 @@ export async function refreshTokenValue(): Promise<{ token: string; hash: string
   return { token, hash: await sha256(token) };
 }
 
+/** OpenID Connect Core §2 `acr`: the door's, read from the login's `amr` (src/tokens/acr.ts). */
+function acrClaim(amr: readonly string[]) {
+  const acr = acrOf(amr);
+  return acr === undefined ? {} : { acr };
+}
+
 export async function signTokens(context: IssueContext, client: Client, grantId: string, auth: Authentication) {
   const { config, now } = context;
   const [keys, sub] = await Promise.all([context.keys(), subjectFor(config.pairwiseSecret, client, auth.subject.id)]);
@@ -113,6 +120,7 @@ export async function signTokens(context: IssueContext, client: Client, grantId:
           iat: now,
           exp: now + config.ttl.idToken,
           auth_time: auth.authTime,
+          ...acrClaim(auth.amr),
           amr: auth.amr,
           ...(auth.nonce && { nonce: auth.nonce }),
           // Back-Channel Logout 1.0 §2.1, §2.2: a client that requires sid in logout tokens learns it here.

@@ -93,6 +93,8 @@ const en = {
   logoutTitle: 'Sign out?',
   logoutMessage: 'You will be signed out of your WeChat sign-in on this browser.',
   logoutButton: 'Sign out',
+  formPostTitle: 'Returning to the application…',
+  formPostButton: 'Continue',
 };
 
 export type Strings = typeof en;
@@ -131,6 +133,8 @@ const zhCN: Strings = {
   logoutTitle: '退出登录？',
   logoutMessage: '你将在此浏览器上退出微信登录。',
   logoutButton: '退出登录',
+  formPostTitle: '正在返回应用…',
+  formPostButton: '继续',
 };
 
 const STRINGS: Record<Locale, Strings> = { 'zh-CN': zhCN, en };

@@ -21,6 +21,10 @@ export interface LayoutProps {
   children?: Child;
 }
 
+/** A form's hidden fields, one per name, values escaped (the logout confirmation, the form post response). */
+export const hiddenInputs = (fields: Record<string, string>) =>
+  Object.entries(fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}"/>`);
+
 export function Layout({ locale, title, nonce, script, children }: LayoutProps) {
   return html`<!doctype html><html lang="${locale}"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/><meta name="referrer" content="no-referrer"/><meta name="robots" content="noindex"/><title>${title}</title><style nonce="${nonce}">${raw(CSS)}</style></head><body>${children}${script && html`<script nonce="${nonce}">${raw(script)}</script>`}</body></html>`;
 }

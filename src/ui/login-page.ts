@@ -36,6 +36,8 @@ export interface LoginPageProps {
   openUrl?: string;
   /** Same-origin URL that leads to a Website App's QR login (desktop browser logins only). */
   websiteUrl?: string;
+  /** The Website App's door before the mini program code (the request preferred its acr). */
+  websiteFirst?: boolean;
   /** Same-origin GET answering `{"status": "pending" | "approved" | "denied" | "expired"}`. */
   statusUrl: string;
   /** Authorization mode: where the browser goes once the login is approved or denied. */
@@ -57,6 +59,6 @@ export function LoginPage(props: LoginPageProps) {
     title: s.loginTitle,
     nonce: props.nonce,
     script: LOGIN_SCRIPT,
-    children: html`<main id="login" data-login-session="${props.loginId}" data-mode="${props.mode}" data-page-url="${props.pageUrl}" data-status-url="${props.statusUrl}" data-continue-url="${props.continueUrl}"><h1>${s.signInTo(props.clientName)}</h1>${userCode}<div class="ways" id="ways">${qr}${website}${open}</div><p id="status" data-testid="status" class="status" role="status" aria-live="polite" data-waiting="${s.waiting}" data-redirecting="${s.redirecting}" data-device-approved="${s.deviceApproved}" data-denied="${s.denied}" data-expired="${s.expired}" data-retrying="${s.retrying}">${s.waiting}</p><noscript><p><a href="${props.continueUrl}" data-testid="continue">${s.noscriptContinue}</a></p></noscript>${props.addOn}</main>`,
+    children: html`<main id="login" data-login-session="${props.loginId}" data-mode="${props.mode}" data-page-url="${props.pageUrl}" data-status-url="${props.statusUrl}" data-continue-url="${props.continueUrl}"><h1>${s.signInTo(props.clientName)}</h1>${userCode}<div class="ways" id="ways">${props.websiteFirst ? html`${website}${qr}` : html`${qr}${website}`}${open}</div><p id="status" data-testid="status" class="status" role="status" aria-live="polite" data-waiting="${s.waiting}" data-redirecting="${s.redirecting}" data-device-approved="${s.deviceApproved}" data-denied="${s.denied}" data-expired="${s.expired}" data-retrying="${s.retrying}">${s.waiting}</p><noscript><p><a href="${props.continueUrl}" data-testid="continue">${s.noscriptContinue}</a></p></noscript>${props.addOn}</main>`,
   });
 }

@@ -5,7 +5,7 @@
  */
 import { html } from 'hono/html';
 import { type Locale, t } from './i18n';
-import { Layout } from './layout';
+import { hiddenInputs, Layout } from './layout';
 
 export interface MessagePageProps {
   locale: Locale;
@@ -35,11 +35,10 @@ export interface LogoutConfirmPageProps {
 
 export function LogoutConfirmPage({ locale, action, hiddenFields, nonce }: LogoutConfirmPageProps) {
   const s = t(locale);
-  const fields = Object.entries(hiddenFields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}"/>`);
   return Layout({
     locale,
     title: s.logoutTitle,
     nonce,
-    children: html`<main data-testid="logout"><h1>${s.logoutTitle}</h1><p>${s.logoutMessage}</p><form method="post" action="${action}">${fields}<div class="actions"><button type="submit" class="button primary" id="logout-confirm" data-testid="logout-confirm">${s.logoutButton}</button></div></form></main>`,
+    children: html`<main data-testid="logout"><h1>${s.logoutTitle}</h1><p>${s.logoutMessage}</p><form method="post" action="${action}">${hiddenInputs(hiddenFields)}<div class="actions"><button type="submit" class="button primary" id="logout-confirm" data-testid="logout-confirm">${s.logoutButton}</button></div></form></main>`,
   });
 }

@@ -49,6 +49,17 @@ function queryOf(pieces: readonly Piece[]): string {
 }
 
 /** The parameters as the provider reads them; undefined when one is repeated (RFC 6749 §3.1: an error). */
+/** A form_post page read as the URL it stands for: the form's action, with its fields as the query. */
+async function postedAnswer(response: Response): Promise<URL> {
+  const page = await response.text();
+  const unescape = (text: string) => text.replace(/&(quot|#39|lt|gt|amp);/g, (_, entity: string) => ({ quot: '"', '#39': "'", lt: '<', gt: '>', amp: '&' })[entity]!);
+  const forms = [...page.matchAll(/<form method="post" action="([^"]+)">/g)];
+  expect(forms).toHaveLength(1);
+  const url = new URL(unescape(forms[0]![1]!));
+  for (const [, name, value] of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)) url.searchParams.set(unescape(name!), unescape(value!));
+  return url;
+}
+
 function readAsProvider(search: URLSearchParams): Map<string, string> | undefined {
   const params = new Map<string, string>();
   for (const [name, value] of search) {
@@ -182,9 +193,11 @@ describe('hostile input: the authorization endpoint', () => {
               expect(location, what).toMatch(/^\/login\/[A-Za-z0-9_-]{1,32}$/);
               return;
             }
-            expect(response.status, what).toBe(302);
-            const back = new URL(location);
             const presented = new URL(params.get('redirect_uri')!);
+            // OAuth 2.0 Form Post Response Mode §2: asked for with an http(s) redirect_uri, the error is a form posting there.
+            const posted = response.status === 200 && params.get('response_mode') === 'form_post' && /^https?:$/.test(presented.protocol);
+            if (!posted) expect(response.status, what).toBe(302);
+            const back = posted ? await postedAnswer(response) : new URL(location);
             expect(`${back.origin}${back.pathname}`, what).toBe(`${presented.origin}${presented.pathname}`);
             expect(back.searchParams.get('iss'), what).toBe(ISSUER);
             expect(back.searchParams.get('error'), what).toMatch(/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/);

@@ -90,8 +90,8 @@ describe('what a browser session answers without a new approval (OpenID Connect 
 });
 
 describe('sessionAnswer: the rule, as a table', () => {
-  const session = (consents: Record<string, string>, authTime = 1000): Session => ({
-    idHash: 'h', userId: 'u', wechatAppid: 'wx', wechatOpenid: 'o', authTime, amr: 'wechat', consents, expiresAt: 999_999,
+  const session = (consents: Record<string, string>, authTime = 1000, amr = 'wechat_miniprogram mca'): Session => ({
+    idHash: 'h', userId: 'u', wechatAppid: 'wx', wechatOpenid: 'o', authTime, amr, consents, expiresAt: 999_999,
   });
   const request = (over: Partial<Parameters<typeof sessionAnswer>[1]> = {}) => ({ clientId: 'a', scopes: ['openid'] as const, prompt: new Set<string>(), ...over });
 
@@ -104,6 +104,11 @@ describe('sessionAnswer: the rule, as a table', () => {
     ['prompt=login', session({ a: 'openid' }), request({ prompt: new Set(['login']) }), { silent: false, error: 'login_required' }],
     ['max_age passed', session({ a: 'openid' }, 1000), request({ maxAge: 59 }), { silent: false, error: 'login_required' }],
     ['max_age not yet passed', session({ a: 'openid' }, 1000), request({ maxAge: 60 }), { silent: true }],
+    ["an essential acr the session's door gave", session({ a: 'openid' }), request({ acr: { essential: ['urn:wechat:acr:miniprogram_approval'] } }), { silent: true }],
+    ["an essential acr another door gives", session({ a: 'openid' }), request({ acr: { essential: ['urn:wechat:acr:website'] } }), { silent: false, error: 'login_required' }],
+    ['an essential acr of any value, from a session of the Website App', session({ a: 'openid' }, 1000, 'wechat_website mca'), request({ acr: { essential: [] } }), { silent: true }],
+    ['an essential acr, and a session recorded before doors had one', session({ a: 'openid' }, 1000, 'wechat'), request({ acr: { essential: [] } }), { silent: false, error: 'login_required' }],
+    ['a preferred acr only: the session answers', session({ a: 'openid' }), request({ acr: { preferred: ['urn:wechat:acr:website'] } }), { silent: true }],
   ] as const)('%s', (_, given, asked, expected) => {
     expect(sessionAnswer(given, asked, 1060)).toEqual(expected);
   });

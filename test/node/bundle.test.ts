@@ -16,8 +16,11 @@ import { measureBundle } from '../../bench/lib/bundle.mjs';
 // @ts-expect-error: a plain ES module shared with the scripts
 import { newKeySet } from '../../scripts/keys.mjs';
 
-/** The gzipped upload, as `npm run bench` measures it: the budget the bundle must keep to. */
-const GZIP_BUDGET_BYTES = 74 * 1024;
+/**
+ * The gzipped upload, as `npm run bench` measures it: the budget the bundle must keep to.
+ * Raised from 74 KiB by the smallest step that holds form_post and the acr/amr of each door (docs/performance.md "Bundle").
+ */
+const GZIP_BUDGET_BYTES = 75.25 * 1024;
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const outdir = mkdtempSync(join(tmpdir(), 'wechat-oidc-bundle-'));

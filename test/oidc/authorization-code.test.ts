@@ -217,7 +217,7 @@ describe('authorization code grant (RFC 6749 §4.1.3, RFC 7636)', () => {
     expect(response.status).toBe(200);
     const tokens = await response.json<Record<string, string>>();
     expect(tokens).toMatchObject({ token_type: 'Bearer', refresh_token: expect.any(String), scope: 'openid profile phone offline_access' });
-    expect(claimsOf(tokens.id_token!)).toMatchObject({ nonce: 'nonce-456', aud: client.client_id, amr: ['wechat'] });
+    expect(claimsOf(tokens.id_token!)).toMatchObject({ nonce: 'nonce-456', aud: client.client_id, acr: 'urn:wechat:acr:miniprogram_approval', amr: ['wechat_miniprogram', 'mca'] });
     expect(await userinfoStatus(tokens.access_token!)).toBe(200);
   });
 

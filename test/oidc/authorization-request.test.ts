@@ -138,7 +138,14 @@ describe('RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1: the rest of the autho
       ['RFC 6749 §3.1.1', 'response_type=CODE (values are case-sensitive)', { response_type: 'CODE' }, confidential, 'unsupported_response_type'],
       ['RFC 6749 §4.1.2.1', 'a client not registered for the code flow', {}, client({ grant_types: [GRANT_TYPES.tokenExchange] }), 'unauthorized_client'],
       ['OAuth 2.0 Multiple Response Types §2.1', 'response_mode=fragment', { response_mode: 'fragment' }, confidential, 'invalid_request'],
-      ['OAuth 2.0 Form Post Response Mode §2', 'response_mode=form_post', { response_mode: 'form_post' }, confidential, 'invalid_request'],
+      ['OAuth 2.0 Multiple Response Types §2.1', 'an unknown response_mode', { response_mode: 'web_message' }, confidential, 'invalid_request'],
+      ['OpenID Connect Core §5.5', 'claims that are not JSON', { claims: '{"id_token":' }, confidential, 'invalid_request'],
+      ['OpenID Connect Core §5.5', 'claims that are a JSON array', { claims: '[]' }, confidential, 'invalid_request'],
+      ['OpenID Connect Core §5.5', 'claims.id_token that is a string', { claims: '{"id_token":"acr"}' }, confidential, 'invalid_request'],
+      ['OpenID Connect Core §5.5.1', 'an acr request that is a list', { claims: '{"id_token":{"acr":[1]}}' }, confidential, 'invalid_request'],
+      ['OpenID Connect Core §5.5.1', 'essential that is not a boolean', { claims: '{"id_token":{"acr":{"essential":"yes"}}}' }, confidential, 'invalid_request'],
+      ['OpenID Connect Core §5.5.1', 'an acr value that is a number', { claims: '{"id_token":{"acr":{"value":1}}}' }, confidential, 'invalid_request'],
+      ['OpenID Connect Core §5.5.1', 'acr values that are not strings', { claims: '{"id_token":{"acr":{"values":[null]}}}' }, confidential, 'invalid_request'],
       ['RFC 6749 §3.3', 'a malformed scope (a double space)', { scope: 'openid  profile' }, confidential, 'invalid_scope'],
       ['RFC 6749 §3.3', 'a scope naming nothing supported', { scope: 'email address' }, confidential, 'invalid_scope'],
       ['RFC 7636 §4.3', 'code_challenge_method without code_challenge', { code_challenge: undefined }, confidential, 'invalid_request'],
@@ -167,6 +174,14 @@ describe('RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1: the rest of the autho
     });
   });
 
+  it('OAuth 2.0 Form Post Response Mode §2: form_post to a private-use scheme redirect is invalid_request; query to it is fine', () => {
+    const app = native(['com.example.app:/cb']);
+    const request = (mode: string) => checkAuthorizationRequest(app, 'com.example.app:/cb', params({ ...valid, redirect_uri: 'com.example.app:/cb', response_mode: mode }));
+    const thrown = thrownBy(() => request('form_post'));
+    expect([thrown.error, thrown.status]).toEqual(['invalid_request', 400]);
+    expect(request('query').responseMode).toBe('query');
+  });
+
   describe('accepted', () => {
     it('RFC 6749 §4.1.1: carries every parameter the rest of the flow needs', () => {
       expect(
@@ -182,6 +197,8 @@ describe('RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1: the rest of the autho
         maxAge: 0,
         uiLocales: 'zh-CN en',
         loginHint: 'hint',
+        responseMode: 'query',
+        acr: undefined,
       });
     });
 
@@ -189,7 +206,13 @@ describe('RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1: the rest of the autho
       // [section, case, parameters over the valid request, client, what to check]
       ['RFC 6749 §4.1.1', 'a parameter of exactly 2048 characters', { state: 'x'.repeat(2048) }, confidential, { state: 'x'.repeat(2048) }],
       ['RFC 6749 §4.1.1', 'no state, no nonce', { state: undefined, nonce: undefined }, confidential, { state: undefined, nonce: undefined }],
-      ['OAuth 2.0 Multiple Response Types §2.1', 'response_mode=query', { response_mode: 'query' }, confidential, { scopes: ['openid'] }],
+      ['OAuth 2.0 Multiple Response Types §2.1', 'response_mode=query', { response_mode: 'query' }, confidential, { responseMode: 'query' }],
+      ['OAuth 2.0 Form Post Response Mode §2', 'response_mode=form_post', { response_mode: 'form_post' }, confidential, { responseMode: 'form_post' }],
+      ['OpenID Connect Core §3.1.2.1', 'acr_values, a preference', { acr_values: 'urn:wechat:acr:website urn:x' }, confidential, { acr: { preferred: ['urn:wechat:acr:website', 'urn:x'] } }],
+      ['OpenID Connect Core §5.5.1.1', 'an essential acr with values', { claims: '{"id_token":{"acr":{"essential":true,"values":["urn:wechat:acr:website"]}}}' }, confidential, { acr: { essential: ['urn:wechat:acr:website'], preferred: ['urn:wechat:acr:website'] } }],
+      ['OpenID Connect Core §5.5.1.1', 'an essential acr with one value', { claims: '{"id_token":{"acr":{"essential":true,"value":"urn:wechat:acr:app"}}}' }, confidential, { acr: { essential: ['urn:wechat:acr:app'] } }],
+      ['OpenID Connect Core §5.5.1', 'a voluntary acr claim is a preference', { claims: '{"id_token":{"acr":{"values":["urn:wechat:acr:website"]}}}' }, confidential, { acr: { preferred: ['urn:wechat:acr:website'] } }],
+      ['OpenID Connect Core §5.5', 'other claims requested are understood and ignored', { claims: '{"userinfo":{"phone_number":null},"id_token":{"auth_time":{"essential":true}}}' }, confidential, { acr: undefined }],
       ['RFC 6749 §3.3', 'no scope is openid', { scope: undefined }, confidential, { scopes: ['openid'] }],
       ['RFC 6749 §3.3', 'unknown scopes are dropped', { scope: 'openid email' }, confidential, { scopes: ['openid'] }],
       ['RFC 6749 §3.3', 'offline_access for a client of the refresh_token grant', { scope: 'offline_access openid' }, confidential, { scopes: ['openid', 'offline_access'] }],

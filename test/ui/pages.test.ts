@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SandboxLoginForm } from '../../src/sandbox';
 import { DeviceCodePage } from '../../src/ui/device-page';
+import { FormPostPage } from '../../src/ui/form-post-page';
 import { t } from '../../src/ui/i18n';
 import { LoginPage, type LoginPageProps } from '../../src/ui/login-page';
 import { LogoutConfirmPage, MessagePage } from '../../src/ui/message-page';
@@ -151,5 +152,40 @@ describe('MessagePage, LogoutConfirmPage, DeviceCodePage', () => {
     expect(html).not.toContain('data-testid="device-error"');
     const invalid = await render(DeviceCodePage({ locale: 'zh-CN', nonce: NONCE, invalid: true }));
     expect(invalid).toContain(t('zh-CN').deviceInvalid);
+  });
+});
+
+describe('FormPostPage (OAuth 2.0 Form Post Response Mode §2)', () => {
+  const page = (locale: 'en' | 'zh-CN') =>
+    render(FormPostPage({ locale, action: 'https://rp.example/cb?x=1&y=2', fields: { code: 'c0de', state: '"a&b<', iss: 'http://localhost:8787' }, nonce: NONCE }));
+
+  it('one form, posting to the redirect_uri, each field a hidden input with its value escaped', async () => {
+    const html = await page('en');
+    expect(html.match(/<form /g)).toHaveLength(1);
+    expect(html).toContain('<form method="post" action="https://rp.example/cb?x=1&amp;y=2">');
+    expect(html).toContain('<input type="hidden" name="code" value="c0de"/>');
+    expect(html).toContain('<input type="hidden" name="state" value="&quot;a&amp;b&lt;"/>');
+    expect(html).toContain('<input type="hidden" name="iss" value="http://localhost:8787"/>');
+  });
+
+  it('submits itself by a script under the nonce, offers a button without scripts, in the chosen language', async () => {
+    for (const locale of ['en', 'zh-CN'] as const) {
+      const html = await page(locale);
+      const s = t(locale);
+      expect(html).toContain(`<html lang="${locale}">`);
+      expect(html).toContain(`<script nonce="${NONCE}">document.forms[0].submit()</script>`);
+      expect(html.match(/<script/g)).toHaveLength(1);
+      expect(html).toContain(`<noscript><div class="actions"><button type="submit" class="button primary" data-testid="form-post-continue">${s.formPostButton}</button></div></noscript>`);
+      expect(html).toContain(`<h1>${s.formPostTitle}</h1>`);
+    }
+  });
+});
+
+describe('LoginPage door order', () => {
+  it("puts the Website App's door before the mini program code when asked, after it otherwise", async () => {
+    const order = async (websiteFirst?: boolean) =>
+      attribute(await render(LoginPage(props({ websiteUrl: '/login/x/wechat/website', websiteFirst }))), 'data-login-method');
+    expect(await order()).toEqual(['miniprogram-code', 'website-qr', 'open-wechat']);
+    expect(await order(true)).toEqual(['website-qr', 'miniprogram-code', 'open-wechat']);
   });
 });

@@ -12,6 +12,7 @@ import { announceLogin, doorOf, doorOfColumn } from '../../login/life-cycle';
 import { deviceUseKey, pollDeviceCode, pollTooSoon, SLOW_DOWN_STEP } from '../../store/device-codes';
 import { refreshTokenValue, signTokens } from '../../tokens/issue';
 import { refuseFailedClaim } from '../../tokens/issue-once';
+import { amrOf } from '../../tokens/acr';
 import type { Client, Scope } from '../../types';
 
 export async function deviceCodeGrant(bridge: Bridge, client: Client, params: Map<string, string>) {
@@ -48,5 +49,5 @@ export async function deviceCodeGrant(bridge: Bridge, client: Client, params: Ma
   return { ...tokens, ...(scopes.includes('offline_access') && { refresh_token: refresh.token }) };
 }
 
-/** A device login is approved in WeChat. */
-const AMR = ['wechat'];
+/** A device's login is approved in the mini program, on the person's phone. */
+const AMR = amrOf('miniprogram_approval');

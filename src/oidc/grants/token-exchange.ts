@@ -12,12 +12,13 @@ import { announceLogin, loginAudit } from '../../login/life-cycle';
 import { chooseWeChatApp, isWeChatCode } from '../../login/wechat-apps';
 import { isForeignKeyViolation } from '../../store/db';
 import { bindLogin, boundUserId } from '../../store/identities';
+import { amrOf } from '../../tokens/acr';
 import { newGrant, signTokens } from '../../tokens/issue';
 import type { Client } from '../../types';
 import { invalidClient } from '../client-auth';
 import { requestedScopes } from '../scopes';
 
-export const SUBJECT_TOKEN_TYPES: Record<string, WeChatKind> = {
+export const SUBJECT_TOKEN_TYPES: Record<string, Extract<WeChatKind, 'app' | 'miniprogram'>> = {
   'urn:wechat:token-type:app_code': 'app',
   'urn:wechat:token-type:miniprogram_code': 'miniprogram',
 };
@@ -49,7 +50,7 @@ export async function tokenExchangeGrant(bridge: Bridge, client: Client, params:
       : await wechat.miniProgramLogin(app, subjectToken, { phoneCode });
   // The user's binding (if this login makes one), the grant and the audit entries: one batch, one round trip.
   const userId = boundUserId(login);
-  const granted = { scopes, authTime: bridge.now, amr: ['wechat'] };
+  const granted = { scopes, authTime: bridge.now, amr: amrOf(kind) };
   const grant = await newGrant(bridge, client, { ...granted, wechat: login }, userId);
   const door = { clientId: client.clientId, appid: login.appid, door: kind };
   const { subject, binding } = await bindLogin(bridge.db, login, bridge.now, client.clientId, [...grant.statements, loginAudit(bridge, { ...door, userId })]).catch(
