@@ -9,7 +9,8 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Scope, Subject } from '../types';
 import type { Db } from './db';
-import { authorizationCodes, grants, refreshTokens, singleUses, users, wechatIdentities } from './schema';
+import { refreshTokenOfGrant } from './grants';
+import { authorizationCodes, grants, singleUses, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
 export interface NewAuthorizationCode {
@@ -118,19 +119,7 @@ export function redemptionStatements(db: Db, r: Redemption) {
         .from(authorizationCodes)
         .where(and(code, claimed)),
     ),
-    db.insert(refreshTokens).select((qb) =>
-      qb
-        .select({
-          tokenHash: sql`${r.refresh.tokenHash}`.as('token_hash'),
-          grantId: grants.id,
-          createdAt: sql`${r.now}`.as('created_at'),
-          expiresAt: sql`${r.refresh.expiresAt}`.as('expires_at'),
-          usedAt: sql`NULL`.as('used_at'),
-          replacedBy: sql`NULL`.as('replaced_by'),
-        })
-        .from(grants)
-        .where(and(eq(grants.id, r.grantId), sql`instr(' ' || ${grants.scope} || ' ', ' offline_access ') > 0`)),
-    ),
+    refreshTokenOfGrant(db, r.grantId, r.refresh, r.now),
     db
       .select({
         clientId: authorizationCodes.clientId,

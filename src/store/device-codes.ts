@@ -2,7 +2,8 @@
 import { and, eq, gt, isNotNull, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Db } from './db';
-import { auditLog, deviceCodes, grants, loginApprovals, refreshTokens, singleUses, users, wechatIdentities } from './schema';
+import { refreshTokenOfGrant } from './grants';
+import { auditLog, deviceCodes, grants, loginApprovals, singleUses, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
 export type DeviceCode = typeof deviceCodes.$inferSelect;
@@ -129,19 +130,7 @@ function issueStatements(db: Db, codeHash: string, clientId: string, now: number
         .where(and(eq(deviceCodes.codeHash, codeHash), claimedBy(codeHash, issue.grantId))),
     ),
     // What follows the grant is read from it.
-    db.insert(refreshTokens).select((qb) =>
-      qb
-        .select({
-          tokenHash: sql`${issue.refresh.tokenHash}`.as('token_hash'),
-          grantId: grants.id,
-          createdAt: sql`${now}`.as('created_at'),
-          expiresAt: sql`${issue.refresh.expiresAt}`.as('expires_at'),
-          usedAt: sql`NULL`.as('used_at'),
-          replacedBy: sql`NULL`.as('replaced_by'),
-        })
-        .from(grants)
-        .where(and(theGrant, sql`instr(' ' || ${grants.scope} || ' ', ' offline_access ') > 0`)),
-    ),
+    refreshTokenOfGrant(db, issue.grantId, issue.refresh, now),
     db.insert(auditLog).select((qb) =>
       qb
         .select({

@@ -31,6 +31,26 @@ export function grantStatements(db: Db, grant: Omit<NewGrant, 'userId'> & { user
   return statements;
 }
 
+/**
+ * The refresh token of a grant that an earlier statement of the same batch
+ * may have made (`INSERT … SELECT`): written only if the grant exists and
+ * was granted offline_access.
+ */
+export const refreshTokenOfGrant = (db: Db, grantId: string, refresh: { tokenHash: string; expiresAt: number }, now: number) =>
+  db.insert(refreshTokens).select((qb) =>
+    qb
+      .select({
+        tokenHash: sql`${refresh.tokenHash}`.as('token_hash'),
+        grantId: grants.id,
+        createdAt: sql`${now}`.as('created_at'),
+        expiresAt: sql`${refresh.expiresAt}`.as('expires_at'),
+        usedAt: sql`NULL`.as('used_at'),
+        replacedBy: sql`NULL`.as('replaced_by'),
+      })
+      .from(grants)
+      .where(and(eq(grants.id, grantId), sql`instr(' ' || ${grants.scope} || ' ', ' offline_access ') > 0`)),
+  );
+
 const identityOfGrant = identityNamedBy(grants.wechatAppid, grants.wechatOpenid);
 
 /**
