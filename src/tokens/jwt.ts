@@ -31,8 +31,23 @@ export interface AccessTokenClaims {
   gid: string;
 }
 
+/**
+ * Access tokens this isolate has verified, by key set, until they expire: a
+ * client calls userinfo (or its API introspects) with the same token many
+ * times, and the signature, the header and the claims are the same each time.
+ * Bounded; the oldest entry leaves first. Revocation is never cached.
+ */
+const verified = new WeakMap<KeySet, Map<string, AccessTokenClaims>>();
+const VERIFIED_MAX = 1000;
+
 /** The claims of a valid, unexpired access token of this issuer, or null. Revocation is the caller's check. */
 export async function verifyAccessToken(keys: KeySet, issuer: string, token: string): Promise<AccessTokenClaims | null> {
+  let known = verified.get(keys);
+  if (!known) verified.set(keys, (known = new Map()));
+  const cached = known.get(token);
+  // As jose decides it: expired once `exp` is now or past (RFC 7519 §4.1.4).
+  if (cached && cached.iss === issuer && cached.exp > Math.floor(Date.now() / 1000)) return cached;
+  if (cached) known.delete(token);
   try {
     const { payload } = await jwtVerify(token, keys.verificationKey, {
       issuer,
@@ -40,7 +55,10 @@ export async function verifyAccessToken(keys: KeySet, issuer: string, token: str
       typ: 'at+jwt',
       requiredClaims: ['sub', 'client_id', 'jti', 'gid', 'exp', 'iat'],
     });
-    return hasClaimTypes(payload) ? payload : null;
+    if (!hasClaimTypes(payload)) return null;
+    if (known.size >= VERIFIED_MAX) known.delete(known.keys().next().value!);
+    known.set(token, Object.freeze(payload));
+    return payload;
   } catch {
     return null;
   }
