@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { arrivalAt, launchBrowser, startRelyingParty, type Browser, type RelyingParty } from './support/browser.ts';
+import { arrivalAt, launchBrowser, reportFailure, startRelyingParty, type Browser, type RelyingParty } from './support/browser.ts';
 import { approveLogin, handoff, mintCode } from './support/mini-program.ts';
 import { startProvider, type Provider } from './support/provider.ts';
 
@@ -56,10 +56,7 @@ afterAll(async () => {
 });
 
 beforeEach(({ onTestFailed }) => {
-  onTestFailed(async () => {
-    console.error(`--- browser at ${browser.page.url()} ---\n${(await browser.page.content().catch(() => '')).slice(0, 4000)}`);
-    console.error(`--- provider output (tail) ---\n${provider.output().slice(-4000)}`);
-  });
+  onTestFailed(() => reportFailure(browser, provider.output()));
 });
 
 interface AuthRequest {

@@ -14,7 +14,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { launchBrowser, WAIT_MS, type Browser } from './support/browser.ts';
+import { launchBrowser, reportFailure, WAIT_MS, type Browser } from './support/browser.ts';
 import { approveLogin } from './support/mini-program.ts';
 import { startProvider, type Provider } from './support/provider.ts';
 
@@ -101,10 +101,7 @@ afterAll(async () => {
 });
 
 beforeEach(({ onTestFailed }) => {
-  onTestFailed(async () => {
-    console.error(`--- browser at ${browser.page.url()} ---\n${(await browser.page.content().catch(() => '')).slice(0, 4000)}`);
-    console.error(`--- provider output (tail) ---\n${provider.output().slice(-4000)}`);
-  });
+  onTestFailed(() => reportFailure(browser, provider.output()));
 });
 
 /** The browser's own navigation ends at the client (the POST's page), before the next test navigates. */

@@ -41,6 +41,12 @@ export interface Browser {
   close(): Promise<void>;
 }
 
+/** What a failed test saw last: the page the browser was on, and the provider's output (tails). */
+export async function reportFailure(browser: Browser | undefined, providerOutput: string): Promise<void> {
+  if (browser) console.error(`--- browser at ${browser.page.url()} ---\n${(await browser.page.content().catch(() => '')).slice(0, 4000)}`);
+  console.error(`--- provider output (tail) ---\n${providerOutput.slice(-4000)}`);
+}
+
 export async function launchBrowser(options: Omit<BrowserContextOptions, 'baseURL'> = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'wechat-oidc-chromium-'));
   let context: BrowserContext;
