@@ -63,8 +63,7 @@ export async function pollDeviceCode(db: Db, codeHash: string, clientId: string,
   const record = db
     .update(deviceCodes)
     .set({
-      interval: sql`CASE WHEN ${deviceCodes.lastPolledAt} IS NOT NULL AND ${now} - ${deviceCodes.lastPolledAt} < ${deviceCodes.interval}
-                    THEN ${deviceCodes.interval} + ${SLOW_DOWN_STEP} ELSE ${deviceCodes.interval} END`,
+      interval: sql`CASE WHEN ${tooSoonAt(now)} THEN ${deviceCodes.interval} + ${SLOW_DOWN_STEP} ELSE ${deviceCodes.interval} END`,
       lastPolledAt: now,
     })
     .where(polled);
@@ -82,6 +81,9 @@ export async function pollDeviceCode(db: Db, codeHash: string, clientId: string,
   return { device, approval, subject, issued: row.issued === 1 };
 }
 
+/** `pollTooSoon` in SQL, of the row as it was before this poll. */
+const tooSoonAt = (now: number) => sql`${deviceCodes.lastPolledAt} IS NOT NULL AND ${now} - ${deviceCodes.lastPolledAt} < ${deviceCodes.interval}`;
+
 /** True once this batch's claim is made. */
 const claimedBy = (codeHash: string, grantId: string) =>
   sql<number>`EXISTS (SELECT 1 FROM ${singleUses} WHERE ${singleUses.key} = ${deviceUseKey(codeHash)} AND ${singleUses.grantId} = ${grantId})`;
@@ -93,7 +95,7 @@ function issueStatements(db: Db, codeHash: string, clientId: string, now: number
     eq(deviceCodes.codeHash, codeHash),
     eq(deviceCodes.clientId, clientId),
     gt(deviceCodes.expiresAt, now),
-    sql`NOT (${deviceCodes.lastPolledAt} IS NOT NULL AND ${now} - ${deviceCodes.lastPolledAt} < ${deviceCodes.interval})`,
+    sql`NOT (${tooSoonAt(now)})`,
     eq(loginApprovals.approved, true),
     isNotNull(loginApprovals.wechatAppid),
     isNotNull(loginApprovals.wechatOpenid),
