@@ -1,23 +1,28 @@
 /** The mini program's answers to pending logins (docs/protocol.md §5), at most one per login id. */
-import { eq, type SQL } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Subject } from '../types';
 import { auditStatement, type AuditEntry } from './audit';
-import type { Db } from './db';
+import { preparedOnce, type Db } from './db';
 import { loginApprovals, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
 export type Approval = typeof loginApprovals.$inferSelect;
 
-/** The answer to a login, with the subject who approved it (none when denied): one query. */
-export async function findApproval(db: Db, loginId: string): Promise<{ approval: Approval; subject?: Subject } | undefined> {
-  const row = await db
+// Read by the handoff, the way back and every status poll: built once per database, then only bound.
+const approvalQuery = preparedOnce((db) =>
+  db
     .select({ approval: loginApprovals, ...subjectColumns })
     .from(loginApprovals)
     .leftJoin(users, eq(users.id, loginApprovals.userId))
     .leftJoin(wechatIdentities, identityNamedBy(loginApprovals.wechatAppid, loginApprovals.wechatOpenid))
-    .where(eq(loginApprovals.loginId, loginId))
-    .get();
+    .where(eq(loginApprovals.loginId, sql.placeholder('loginId')))
+    .prepare(),
+);
+
+/** The answer to a login, with the subject who approved it (none when denied): one query. */
+export async function findApproval(db: Db, loginId: string): Promise<{ approval: Approval; subject?: Subject } | undefined> {
+  const row = await approvalQuery(db).get({ loginId });
   if (!row) return undefined;
   const { wechatAppid, wechatOpenid } = row.approval;
   const subject = row.approval.approved && wechatAppid && wechatOpenid ? toSubject(row, { appid: wechatAppid, openid: wechatOpenid }) : undefined;

@@ -1,7 +1,7 @@
 /** Browser login sessions in D1, keyed by the SHA-256 of the cookie value. */
-import { and, eq, gt } from 'drizzle-orm';
+import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Subject } from '../types';
-import type { Db } from './db';
+import { preparedOnce, type Db } from './db';
 import { sessions, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
@@ -9,15 +9,20 @@ export type Session = typeof sessions.$inferSelect;
 
 export const insertSessionStatement = (db: Db, session: Session) => db.insert(sessions).values(session);
 
-/** A live session with its subject, ready to put into an authorization code: one query. */
-export async function findSession(db: Db, idHash: string, now: number): Promise<{ session: Session; subject: Subject } | undefined> {
-  const row = await db
+// Read by every authorization request of a browser that has one: built once per database, then only bound.
+const sessionQuery = preparedOnce((db) =>
+  db
     .select({ session: sessions, ...subjectColumns })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .leftJoin(wechatIdentities, identityNamedBy(sessions.wechatAppid, sessions.wechatOpenid))
-    .where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, now)))
-    .get();
+    .where(and(eq(sessions.idHash, sql.placeholder('idHash')), gt(sessions.expiresAt, sql.placeholder('now'))))
+    .prepare(),
+);
+
+/** A live session with its subject, ready to put into an authorization code: one query. */
+export async function findSession(db: Db, idHash: string, now: number): Promise<{ session: Session; subject: Subject } | undefined> {
+  const row = await sessionQuery(db).get({ idHash, now });
   const subject = row && toSubject(row, { appid: row.session.wechatAppid, openid: row.session.wechatOpenid });
   return subject && { session: row.session, subject };
 }
