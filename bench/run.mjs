@@ -2,8 +2,9 @@
 // npm run bench: the bridge two ways (as `npm start` runs it: wrangler dev of the development
 // entry with the WeChat sandbox in it, real workerd, local D1 and KV, fresh temporary state; and
 // production-shaped: the production entry, src/index.ts, bundled as `wrangler deploy` bundles it
-// and served by Miniflare's API on a direct socket, one workerd, calling a WeChat fake that runs in
-// a workerd of its own, bench/lib/miniflare.mjs) against node-oidc-provider 9
+// and served by Miniflare's API on a direct socket, one workerd, its D1 and KV in a workerd of
+// their own as they are services apart in production, calling a WeChat fake that runs in a
+// workerd of its own, bench/lib/miniflare.mjs) against node-oidc-provider 9
 // (bench/peer/server.mjs) two ways (its in-memory adapter; Redis, bench/peer/redis-adapter.mjs),
 // both calling the same WeChat fake; same load, loopback only, bounded in requests and in time.
 // See docs/performance.md.
@@ -25,7 +26,7 @@ import { measureBundle } from './lib/bundle.mjs';
 import { Http } from './lib/http.mjs';
 import { bindingCensus, DevTools, listeningPorts, workerInspectorUrl } from './lib/inspector.mjs';
 import { BridgeSide, PeerSide, TOKEN_EXCHANGE } from './lib/flows.mjs';
-import { prepareDirect, startDirect, startWeChat } from './lib/miniflare.mjs';
+import { prepareDirect, startDirect, startStorage, startWeChat } from './lib/miniflare.mjs';
 import { round, runPhase, summarize } from './lib/load.mjs';
 import { cpuByRole, cpuMs, diffRoles, killAllNow, processTree, root, snapshotProject, startBridge, startPeer, startRedis } from './lib/servers.mjs';
 import { chartSvg } from './lib/svg.mjs';
@@ -43,7 +44,7 @@ const COUNTS = { userinfo: 600, refresh: 300, exchange: 150, login: 100 };
 const OPS = ['userinfo', 'refresh', 'exchange', 'login'];
 /** The four servers: the bridge through wrangler dev and through Miniflare alone; the peer in memory and on Redis. */
 const SIDES = ['bridge', 'direct', 'peer', 'peerRedis'];
-const LABELS = { bridge: 'bridge (wrangler dev)', direct: 'bridge (production entry, Miniflare direct)', peer: 'oidc-provider (memory)', peerRedis: 'oidc-provider (Redis)' };
+const LABELS = { bridge: 'bridge (wrangler dev)', direct: 'bridge (production entry, Miniflare direct, storage apart)', peer: 'oidc-provider (memory)', peerRedis: 'oidc-provider (Redis)' };
 /** HTTP requests in one operation, per side (a login is several), the code mint at WeChat's fake included. */
 const REQUESTS_PER_OP = { bridge: { login: 6, exchange: 2 }, direct: { login: 6, exchange: 2 }, peer: { login: 6, exchange: 2 }, peerRedis: { login: 6, exchange: 2 } };
 /** The sides whose WeChat is the separate fake (its CPU is counted apart); wrangler dev's is the sandbox inside it. */
@@ -100,7 +101,8 @@ async function main() {
   const directState = prepared.newState();
   // One after the other: each Miniflare's workerd is found as the new workerd child of this process.
   const wechat = await timed(startWeChat(prepared, { projectDir }));
-  const directStarted = await timed(startDirect(prepared, directState, { wechat: wechat.server, migrate: true, projectDir }));
+  const storage = await timed(startStorage(prepared, directState, { migrate: true, projectDir }));
+  const directStarted = await timed(startDirect(prepared, directState, { wechat: wechat.server, storage: storage.server, projectDir }));
   const fake = { origin: wechat.server.origin, apps: JSON.parse(prepared.vars.WECHAT_APPS) };
   const [bridgeServer, directServer, peerServer, peerRedisServer] = await Promise.all([
     timed(startBridge({ projectDir })),
@@ -108,7 +110,7 @@ async function main() {
     timed(startPeer({ wechat: fake })),
     timed(startPeer({ redisUrl: redis.server.url, wechat: fake })),
   ]);
-  log(`WeChat fake ${wechat.server.origin} (pid ${wechat.server.pid})`);
+  log(`WeChat fake ${wechat.server.origin} (pid ${wechat.server.pid}); the production entry's D1 and KV on ports ${storage.server.d1} and ${storage.server.kv} (pid ${storage.server.pid})`);
   for (const [name, started] of Object.entries({ bridge: bridgeServer, direct: directServer, peer: peerServer, peerRedis: peerRedisServer })) {
     log(`${LABELS[name]} ${started.server.issuer} (pid ${started.server.pid}, ${started.ms} ms)`);
   }
@@ -244,12 +246,14 @@ async function main() {
         const tree = processesOf[side.name]();
         const load = loadavg()[0];
         const wechatBefore = cpuMs(wechat.server.pid);
+        const storageBefore = cpuMs(storage.server.pid);
         const cpuBefore = cpuByRole(tree);
         const clientBefore = process.cpuUsage();
         const phase = await runPhase({ concurrency, count: count(op), maxMs: phaseMs, op: operation });
         const clientCpu = process.cpuUsage(clientBefore);
         const cpu = diffRoles(cpuByRole(tree), cpuBefore);
         const wechatCpu = cpuMs(wechat.server.pid) - wechatBefore;
+        const storageCpu = cpuMs(storage.server.pid) - storageBefore;
         const http5xx = http.fiveHundreds();
         const pidsBefore = tree.map((p) => p.pid).join(',');
         const processesChanged = processesOf[side.name]().map((p) => p.pid).join(',') !== pidsBefore;
@@ -266,6 +270,8 @@ async function main() {
           processesChanged,
           // The WeChat fake's workerd over the phase (code mints and the WeChat API calls): not in cpuMsPerOp.
           ...(ON_FAKE.has(side.name) ? { wechatFakeCpuMsPerOp: round(wechatCpu / ops, 3) } : {}),
+          // The production entry's D1 and KV (their workerd) over the phase: not in cpuMsPerOp.
+          ...(side.name === 'direct' ? { storageCpuMsPerOp: round(storageCpu / ops, 3), withStorageCpuMsPerOp: round((totalCpu + storageCpu) / ops, 3) } : {}),
           cpuByRolePerOp: Object.fromEntries(Object.entries(cpu).filter(([, v]) => v > 0).map(([role, v]) => [role, round(v / ops, 3)])),
           // Of the server's CPU: how busy it was, in cores (2 on this machine).
           serverCores: round(totalCpu / 1000 / phase.seconds, 2),
@@ -286,6 +292,7 @@ async function main() {
             p50: round(row[name].p50 / row[peer].p50, 2),
             cpu: round(row[name].cpuMsPerOp / row[peer].cpuMsPerOp, 2),
             workerCpu: round(workerCpu(name) / row[peer].cpuMsPerOp, 2),
+            ...(name === 'direct' ? { cpuWithStorage: round(row.direct.withStorageCpuMsPerOp / row[peer].cpuMsPerOp, 2) } : {}),
           };
         }
       }
@@ -299,7 +306,7 @@ async function main() {
   if (coldStarts > 0) {
     await directServer.server.stop();
     for (let i = 0; i < coldStarts; i += 1) {
-      const fresh = await startDirect(prepared, directState, { wechat: wechat.server, projectDir });
+      const fresh = await startDirect(prepared, directState, { wechat: wechat.server, storage: storage.server, projectDir });
       try {
         const readyCpuMs = cpuMs(fresh.pid);
         const http = new Http(fresh.issuer, 1, 15_000, { headers: fresh.headers });
@@ -349,16 +356,16 @@ async function main() {
     },
     settings: { scale, concurrencies, phaseSeconds: phaseMs / 1000, counts: Object.fromEntries(OPS.map((op) => [op, count(op)])) },
     notes: [
-      'Sides: bridge = wrangler dev (npm start) of the development entry src/dev.ts, the WeChat sandbox inside; direct = the production entry src/index.ts bundled by wrangler deploy --dry-run, on Miniflare (one workerd, requests on a direct socket past Miniflare\'s entry router), its WeChat requests sent to the WeChat fake; peer = node-oidc-provider 9, in-memory adapter; peerRedis = node-oidc-provider 9 on redis-server through an ioredis adapter. The WeChat fake (bench/wechat/worker.mjs, the sandbox\'s fake of WeChat\'s API) runs in a workerd of its own, called by direct, peer and peerRedis alike.',
+      'Sides: bridge = wrangler dev (npm start) of the development entry src/dev.ts, the WeChat sandbox inside; direct = the production entry src/index.ts bundled by wrangler deploy --dry-run, on Miniflare (one workerd, requests on a direct socket past Miniflare\'s entry router), its D1 and KV bindings sent over loopback HTTP to Miniflare\'s D1 and KV simulators in a workerd of their own (storage), its WeChat requests sent to the WeChat fake; peer = node-oidc-provider 9, in-memory adapter; peerRedis = node-oidc-provider 9 on redis-server through an ioredis adapter. The WeChat fake (bench/wechat/worker.mjs, the sandbox\'s fake of WeChat\'s API) runs in a workerd of its own, called by direct, peer and peerRedis alike.',
       'One operation = one HTTP request, except exchange (a native app login: code mint at WeChat + token exchange, 2 requests; the server then calls sns/oauth2/access_token and sns/userinfo) and login (a complete code flow with PKCE, 6 requests on each side incl. the wx.login code mint; the server calls sns/jscode2session).',
-      'cpuMsPerOp: utime+stime from /proc/<pid>/stat over the phase, divided by operations: bridge every process of wrangler dev (its in-process sandbox included); direct the bridge\'s Miniflare workerd only (worker, local D1, KV, queues); peer one node process; peerRedis node + redis-server. wechatFakeCpuMsPerOp: the WeChat fake\'s workerd over the same phase (mints and WeChat calls), counted apart, for direct, peer and peerRedis.',
+      'cpuMsPerOp: utime+stime from /proc/<pid>/stat over the phase, divided by operations: bridge every process of wrangler dev (its in-process sandbox included); direct the bridge\'s Miniflare workerd only (the worker, its rate-limit bindings and queue broker, workerd\'s HTTP; not D1 and KV: storageCpuMsPerOp, and withStorageCpuMsPerOp the two together); peer one node process; peerRedis node + redis-server. wechatFakeCpuMsPerOp: the WeChat fake\'s workerd over the same phase (mints and WeChat calls), counted apart, for direct, peer and peerRedis.',
       'ratio[a/b]: a / b (rps below 1 and p50/cpu above 1 mean a is slower or costlier); workerCpu counts only the workerd that runs the worker on the wrangler dev path.',
       'The machine has 2 cores shared with other work (other sessions ran tests at the same time): compare the rows of one run, not runs.',
     ],
     bundle,
     d1CallsPerOperation: census,
     devHarness: harness,
-    startup: { bridgeMs: bridgeServer.ms, wechatFakeMs: wechat.ms, directMs: directServer.ms, peerMs: peerServer.ms, peerRedisMs: peerRedisServer.ms, cold },
+    startup: { bridgeMs: bridgeServer.ms, wechatFakeMs: wechat.ms, storageMs: storage.ms, directMs: directServer.ms, peerMs: peerServer.ms, peerRedisMs: peerRedisServer.ms, cold },
     coldStart,
     errors: failures,
     results,
@@ -434,7 +441,7 @@ async function directPort(pid, issuer) {
 }
 
 function printTable(report) {
-  const header = ['operation', 'c', ...SIDES.flatMap((name) => [`${name} op/s`, 'p50', 'cpu/op']), 'direct/peerRedis rps', 'cpu'];
+  const header = ['operation', 'c', ...SIDES.flatMap((name) => [`${name} op/s`, 'p50', 'cpu/op']), 'direct/peerRedis rps', 'cpu', 'cpu+storage'];
   const lines = report.results.map((row) =>
     [
       row.op,
@@ -442,13 +449,14 @@ function printTable(report) {
       ...SIDES.flatMap((name) => [row[name].rps, row[name].p50, row[name].cpuMsPerOp]),
       row.ratio['direct/peerRedis'].rps,
       row.ratio['direct/peerRedis'].cpu,
+      row.ratio['direct/peerRedis'].cpuWithStorage,
     ].map(String),
   );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log('');
   console.log(`Sides: ${SIDES.map((name) => `${name} = ${LABELS[name]}`).join('; ')}.`);
-  console.log('Latency in ms; cpu/op = ms of server CPU per operation (bridge: every process of wrangler dev; direct: its one workerd, the WeChat fake not included; peerRedis: node + redis-server).');
+  console.log('Latency in ms; cpu/op = ms of server CPU per operation (bridge: every process of wrangler dev; direct: its one workerd, D1/KV (storage) and the WeChat fake not included; peerRedis: node + redis-server).');
   console.log(fmt(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const line of lines) console.log(fmt(line));
@@ -463,6 +471,8 @@ function printTable(report) {
     const sides = [...ON_FAKE].map((name) => `${name} ${row[name].wechatFakeCpuMsPerOp}`).join(', ');
     console.log(`  ${row.op.padEnd(9)} c=${String(row.concurrency).padEnd(2)} ${sides}`);
   }
+  console.log("The production entry's D1 and KV (storage workerd), CPU per operation (ms; counted apart, in cpu+storage):");
+  for (const row of report.results) console.log(`  ${row.op.padEnd(9)} c=${String(row.concurrency).padEnd(2)} ${row.direct.storageCpuMsPerOp}`);
   console.log('oidc-provider on Redis CPU per operation by process (ms):');
   for (const row of report.results) {
     const roles = Object.entries(row.peerRedis.cpuByRolePerOp).map(([role, v]) => `${role} ${v}`).join(', ');

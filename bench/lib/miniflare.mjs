@@ -12,6 +12,14 @@
 //   apply` runs). The worker's outbound fetches (the production WeChat client's requests to
 //   https://api.weixin.qq.com) all go to the WeChat fake's socket (`outboundService`, an
 //   external HTTP server): the same requests, answered by the fake instead of WeChat.
+// - Storage: D1 and KV are services apart from the worker in production (another machine, not
+//   the worker's thread). Miniflare simulates them inside the worker's own workerd, on its one
+//   thread, where no reading of /proc can tell their CPU from the worker's. startStorage() runs
+//   them in a workerd of their own: Miniflare's own D1 and KV simulators (the same Durable
+//   Objects, the same SQLite files), each reached on a socket through a one-line forwarding
+//   worker; the bridge's workerd then has no D1 or KV simulator in it, and its D1 and KV
+//   bindings (the same workerd bindings, the same wire requests) go over loopback HTTP to that
+//   socket. Its CPU is reported apart, as storage.
 // - The WeChat fake: bench/wechat/worker.mjs (the development sandbox's fake of WeChat's API and
 //   its code mint) bundled the same way and served by a second Miniflare, a workerd process of
 //   its own, with its own KV, so that its CPU is counted apart from the bridge's.
@@ -144,13 +152,91 @@ export async function startWeChat(prepared, { projectDir = root } = {}) {
   return { ...instance, issuer: instance.origin };
 }
 
+/** The id of the one database (namespace) the worker options name, as a string. */
+function onlyId(record, what) {
+  const entries = Object.values(record ?? {});
+  if (entries.length !== 1) throw new Error(`storage apart: the bench expects one ${what}, wrangler.toml has ${entries.length}`);
+  return typeof entries[0] === 'string' ? entries[0] : entries[0].id;
+}
+
 /**
- * The bridge's production entry on Miniflare, its outbound fetches sent to `wechat` (startWeChat).
+ * Runs `start` with some of Miniflare's plugin methods replaced. Miniflare builds a workerd
+ * config from its plugins (D1_PLUGIN, KV_PLUGIN: exported, and the objects its config builder
+ * calls); the replacement holds for the construction of one instance only (the bench starts its
+ * instances one after the other).
+ */
+async function withPlugins(replacements, start) {
+  const saved = replacements.map(([plugin, method]) => [plugin, method, plugin[method]]);
+  for (const [plugin, method, replace] of replacements) {
+    const original = plugin[method];
+    plugin[method] = function (...args) {
+      return replace.call(this, original.bind(this), ...args);
+    };
+  }
+  try {
+    return await start();
+  } finally {
+    for (const [plugin, method, original] of saved) plugin[method] = original;
+  }
+}
+
+/** Forwards every request to its one binding: a raw fetcher of Miniflare's D1 or KV simulator. */
+const FORWARDER = 'export default { fetch: (request, env) => (env.TARGET ?? env.__D1_BETA__TARGET).fetch(request) };';
+
+/**
+ * D1 and KV in a workerd of their own, on `state` (the layout wrangler uses, as startDirect
+ * would have used it): two forwarding workers, each with a direct socket, whose one binding is
+ * the raw service of Miniflare's D1 database or KV namespace simulator (for D1, Miniflare's own
+ * pre-wrapper binding form; for KV, its namespace binding given as a plain service). migrate:
+ * applies migrations/*.sql through Miniflare's D1 API.
+ * @returns {Promise<{d1: number, kv: number, pid: number, d1Id: string, kvId: string, stop(): Promise<void>}>}
+ */
+export async function startStorage(prepared, state, { migrate = false, projectDir = root } = {}) {
+  const miniflare = await miniflareModule(projectDir);
+  const d1Id = onlyId(prepared.workerOptions.d1Databases, 'D1 database');
+  const kvId = onlyId(prepared.workerOptions.kvNamespaces, 'KV namespace');
+  const [d1, kv] = [await freePort(), await freePort()];
+  const common = { modules: true, script: FORWARDER, compatibilityDate: prepared.workerOptions.compatibilityDate };
+  const instance = await withPlugins(
+    [[miniflare.KV_PLUGIN, 'getBindings', async (original, options) => (await original(options)).map((b) => (b.kvNamespace ? { name: b.name, service: b.kvNamespace } : b))]],
+    () =>
+      startInstance(projectDir, 'storage', () => ({
+        d1Persist: join(state, 'v3', 'd1'),
+        kvPersist: join(state, 'v3', 'kv'),
+        workers: [
+          { ...common, name: 'd1', d1Databases: { __D1_BETA__TARGET: d1Id, DB: d1Id }, unsafeDirectSockets: [{ host: '127.0.0.1', port: d1 }] },
+          { ...common, name: 'kv', kvNamespaces: { TARGET: kvId }, unsafeDirectSockets: [{ host: '127.0.0.1', port: kv }] },
+        ],
+      })),
+  );
+  if (migrate) await applyMigrations(await instance.mf.getD1Database('DB', 'd1'), prepared.migrations);
+  return { d1, kv, d1Id, kvId, pid: instance.pid, stop: instance.stop };
+}
+
+async function applyMigrations(db, migrations) {
+  for (const migration of migrations) {
+    const statements = migration.split('--> statement-breakpoint').map((text) => text.trim()).filter(Boolean);
+    await db.batch(statements.map((text) => db.prepare(text)));
+  }
+}
+
+/**
+ * The bridge's production entry on Miniflare, its outbound fetches sent to `wechat` (startWeChat);
+ * with `storage` (startStorage), its D1 and KV bindings reach that workerd instead of simulators
+ * of its own (then `migrate` is the storage's business).
  * @returns {Promise<{issuer: string, pid: number, registrationToken: string, wechatApps: any[], wechat: string, headers: Record<string, string>, readyMs: number, stop(): Promise<void>}>}
  */
-export async function startDirect(prepared, state, { wechat, migrate = false, projectDir = root, inspectorPort } = {}) {
+export async function startDirect(prepared, state, { wechat, storage, migrate = false, projectDir = root, inspectorPort } = {}) {
   if (!wechat) throw new Error('startDirect: the WeChat fake (startWeChat) must be running');
-  const instance = await startInstance(projectDir, 'wechat-oidc-bridge', (origin) => ({
+  const miniflare = await miniflareModule(projectDir);
+  const external = (name, port) => async () => [{ name, external: { address: `127.0.0.1:${port}`, http: {} } }];
+  const remote = storage
+    ? [
+        [miniflare.D1_PLUGIN, 'getServices', external(`d1:db:${storage.d1Id}`, storage.d1)],
+        [miniflare.KV_PLUGIN, 'getServices', external(`kv:ns:${storage.kvId}`, storage.kv)],
+      ]
+    : [];
+  const instance = await withPlugins(remote, () => startInstance(projectDir, 'wechat-oidc-bridge', (origin) => ({
     ...prepared.workerOptions,
     modules: true,
     scriptPath: prepared.scriptPath,
@@ -166,14 +252,8 @@ export async function startDirect(prepared, state, { wechat, migrate = false, pr
     // client's requests never carry that header.
     stripCfConnectingIp: false,
     ...(inspectorPort ? { inspectorPort } : {}),
-  }));
-  if (migrate) {
-    const db = await instance.mf.getD1Database('DB');
-    for (const migration of prepared.migrations) {
-      const statements = migration.split('--> statement-breakpoint').map((text) => text.trim()).filter(Boolean);
-      await db.batch(statements.map((text) => db.prepare(text)));
-    }
-  }
+  })));
+  if (migrate && !storage) await applyMigrations(await instance.mf.getD1Database('DB'), prepared.migrations);
   return {
     issuer: instance.origin,
     pid: instance.pid,
