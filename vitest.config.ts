@@ -21,6 +21,10 @@ export default defineConfig({
           ADMIN_TOKEN: 'test-admin-token',
           PAIRWISE_SECRET: 'test-pairwise-secret-of-at-least-32-characters',
           WECHAT_APPS: JSON.stringify(TEST_APPS),
+          // One receiver hears every life-cycle event, so that logins queue them (nothing listens on the port).
+          WEBHOOKS: JSON.stringify([
+            { url: 'http://127.0.0.1:9/webhooks', secret: `whsec_${Buffer.alloc(32, 7).toString('base64')}`, events: ['user.created', 'user.linked', 'user.deleted', 'login.succeeded'] },
+          ]),
           TEST_MIGRATIONS: await readD1Migrations('./migrations'),
         },
       },

@@ -3,8 +3,8 @@
 //
 // By default the production-shaped bridge of `npm run bench` (bench/lib/miniflare.mjs): the
 // production entry (src/index.ts) bundled as `wrangler deploy` bundles it (minified), on
-// Miniflare with its inspector open, its WeChat requests answered by the WeChat fake in a
-// workerd of its own (not profiled). PROFILE_DEV=1 profiles `npm start` instead (wrangler dev of
+// Miniflare with its inspector open, its D1 and KV and its WeChat (the fake) each in a workerd of
+// their own (not profiled). PROFILE_DEV=1 profiles `npm start` instead (wrangler dev of
 // src/dev.ts, the sandbox inside the worker, through wrangler's inspector proxy). Both run from
 // a snapshot of the tree, on fresh state. Each operation runs PROFILE_RUNS times (default 60)
 // one after another under V8's sampling profiler. Self time is mapped back through the bundle's
@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BridgeSide, TOKEN_EXCHANGE } from './lib/flows.mjs';
 import { DevTools, profileOperations, workerInspectorUrl } from './lib/inspector.mjs';
-import { prepareDirect, startDirect, startWeChat } from './lib/miniflare.mjs';
+import { prepareDirect, startDirect, startStorage, startWeChat } from './lib/miniflare.mjs';
 import { freePort, killAllNow, processTree, root, snapshotProject, startBridge } from './lib/servers.mjs';
 
 const runs = Number(process.env.PROFILE_RUNS || 60);
@@ -43,8 +43,11 @@ try {
     prepared = await prepareDirect(snapshot.dir);
     const wechat = await startWeChat(prepared, { projectDir: snapshot.dir });
     servers.push(wechat);
+    const state = prepared.newState();
+    const storage = await startStorage(prepared, state, { migrate: true, projectDir: snapshot.dir });
+    servers.push(storage);
     const inspectorPort = await freePort();
-    server = await startDirect(prepared, prepared.newState(), { wechat, migrate: true, projectDir: snapshot.dir, inspectorPort });
+    server = await startDirect(prepared, state, { wechat, storage, projectDir: snapshot.dir, inspectorPort });
     servers.push(server);
     inspectorUrl = `ws://127.0.0.1:${inspectorPort}/core:user:wechat-oidc-bridge`;
   }

@@ -30,9 +30,16 @@ export interface RelyingPartyLogout {
 
 export type Delivery = { kind: 'event'; event: LifeEvent } | { kind: 'logout'; logout: RelyingPartyLogout };
 
-/** Queues life-cycle events for the webhooks, after the response. */
+/**
+ * Queues life-cycle events for the webhooks, after the response: only the
+ * events some receiver subscribes to (with no WEBHOOKS, none). A queued
+ * message costs a queue write and a consumer run, so one nobody would hear
+ * of is not sent. The consumer checks the subscriptions again when it fans
+ * out, as they may have changed by then.
+ */
 export function announce(bridge: Bridge, events: readonly LifeEvent[]): void {
-  send(bridge, events.map((event) => ({ kind: 'event', event })));
+  const heard = events.filter((event) => bridge.config.webhooks.some((webhook) => webhook.events.includes(event.type)));
+  send(bridge, heard.map((event) => ({ kind: 'event', event })));
 }
 
 /** Queues back-channel logouts, after the response. */

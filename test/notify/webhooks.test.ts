@@ -3,11 +3,15 @@
  * out to the subscribed receivers only, each delivery retried on its own
  * with a growing delay, and acked once a receiver took it.
  */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Env } from '../../src/config';
+import dev from '../../src/dev';
 import { retryDelaySeconds, type WebhookDelivery } from '../../src/notify/consumer';
 import type { LifeEvent } from '../../src/notify/outbox';
 import { webhookBody, webhookHeaders, webhookId } from '../../src/notify/webhooks';
+import { APP_CODE, basic, ISSUER, mint, register, uniqueId } from '../support/oidc';
 import { DELIVERIES_QUEUE, receiver, recordingQueue, runQueue } from './support';
 
 // The example of the Standard Webhooks specification.
@@ -82,6 +86,44 @@ describe('the fan-out of a life-cycle event', () => {
       expect(acked).toEqual(['event-3']);
       expect(sent).toEqual([]);
     }
+  });
+});
+
+describe('the events a login queues', () => {
+  /** A new person's token exchange, served with `bindings`: what it handed the deliveries queue. */
+  async function newPersonLogin(bindings: Partial<Env>) {
+    const { env, sent } = recordingQueue(bindings);
+    const client = await register();
+    const minted = await mint({ kind: 'app', openid: uniqueId('o-'), unionid: uniqueId('u-') });
+    const ctx = createExecutionContext();
+    const response = await dev.fetch(
+      new Request(`${ISSUER}/token`, {
+        method: 'POST',
+        headers: { Authorization: basic(client), 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_token: minted.code,
+          subject_token_type: APP_CODE,
+          wechat_appid: minted.appid,
+          scope: 'openid',
+        }),
+      }),
+      env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(200);
+    return sent.map((delivery) => (delivery as { event: LifeEvent }).event.type);
+  }
+
+  it('are the events some receiver subscribes to, each once however many receivers hear it', async () => {
+    expect(await newPersonLogin({ WEBHOOKS })).toEqual(['user.created', 'login.succeeded']);
+    expect(await newPersonLogin({ WEBHOOKS: JSON.stringify([HOOKS[2]]) })).toEqual(['user.created']);
+  });
+
+  it('are none when no receiver subscribes to them, or without WEBHOOKS', async () => {
+    expect(await newPersonLogin({ WEBHOOKS: JSON.stringify([HOOKS[1]]) })).toEqual([]);
+    expect(await newPersonLogin({ WEBHOOKS: undefined })).toEqual([]);
   });
 });
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// node bench/probe.mjs: the production-shaped worker's CPU per request, endpoint by endpoint, with
+// nothing else measured: the production entry on Miniflare (bench/lib/miniflare.mjs), its D1 and
+// KV in a workerd of their own, its WeChat the fake in a third; PROBE_COUNT operations of each kind
+// (default 1000) at PROBE_CONCURRENCY (default 4), CPU from /proc of the worker's workerd alone.
+// For looking at one change at a time; `npm run bench` is the comparison with the peer.
+import { BridgeSide, TOKEN_EXCHANGE } from './lib/flows.mjs';
+import { prepareDirect, startDirect, startStorage, startWeChat } from './lib/miniflare.mjs';
+import { runPhase } from './lib/load.mjs';
+import { cpuMs, killAllNow, snapshotProject } from './lib/servers.mjs';
+
+const count = Number(process.env.PROBE_COUNT || 1000);
+const concurrency = Number(process.env.PROBE_CONCURRENCY || 4);
+const only = process.env.PROBE_ONLY?.split(',');
+const snapshot = snapshotProject();
+const prepared = await prepareDirect(snapshot.dir);
+const servers = [];
+const watchdog = setTimeout(() => (killAllNow(), process.exit(124)), 600_000);
+try {
+  const state = prepared.newState();
+  const wechat = await startWeChat(prepared, { projectDir: snapshot.dir });
+  servers.push(wechat);
+  const storage = await startStorage(prepared, state, { migrate: true, projectDir: snapshot.dir });
+  servers.push(storage);
+  const server = await startDirect(prepared, state, { wechat, storage, projectDir: snapshot.dir });
+  servers.push(server);
+  const side = await BridgeSide.create(server, { grantTypes: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE] });
+  const http = side.http(concurrency);
+  const identity = (w) => ({ openid: `oprobe${w}`, unionid: `uprobe${w}` });
+  const tokens = [];
+  for (let w = 0; w < concurrency; w += 1) tokens[w] = await side.login(http, identity(w));
+  const ops = {
+    'not found': async () => void (await http.get('/nothing-here')),
+    discovery: () => side.discovery(http),
+    jwks: () => side.jwks(http),
+    userinfo: (w) => side.userinfo(http, tokens[w]),
+    refresh: async (w) => void (tokens[w] = await side.refresh(http, tokens[w])),
+    exchange: (w) => side.appLogin(http, identity(w)),
+    login: async (w) => void (tokens[w] = await side.login(http, identity(w))),
+  };
+  for (const [name, op] of Object.entries(ops)) {
+    if (only && !only.includes(name)) continue;
+    const n = name === 'login' || name === 'exchange' ? Math.ceil(count / 3) : count;
+    await runPhase({ concurrency, count: Math.ceil(n / 5), maxMs: 60_000, op }); // warm
+    const [worker, store, fake] = [cpuMs(server.pid), cpuMs(storage.pid), cpuMs(wechat.pid)];
+    const phase = await runPhase({ concurrency, count: n, maxMs: 120_000, op });
+    if (phase.errors.length) throw new Error(`${name}: ${phase.errors[0]}`);
+    const per = (before, pid) => ((cpuMs(pid) - before) / n).toFixed(3);
+    console.log(`${name.padEnd(10)} worker ${per(worker, server.pid)} ms/op   storage ${per(store, storage.pid)}   WeChat fake ${per(fake, wechat.pid)}   (${n} ops, ${(n / phase.seconds).toFixed(0)} op/s)`);
+  }
+  http.close();
+  side.close();
+} finally {
+  for (const server of servers.reverse()) await server.stop();
+  prepared.remove();
+  snapshot.remove();
+  clearTimeout(watchdog);
+}
