@@ -1,3 +1,5 @@
+import { fillPlaceholders } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import { drizzle } from 'drizzle-orm/d1';
 
 const instances = new WeakMap<D1Database, ReturnType<typeof drizzle>>();
@@ -15,7 +17,7 @@ export type Db = ReturnType<typeof database>;
 /**
  * A statement built once per database, with `sql.placeholder`s for what
  * changes, then only bound: drizzle does not build its SQL again on each
- * request. (A batch's statements cannot be prepared this way.)
+ * request. For a batch, forBatch binds them.
  */
 export function preparedOnce<Prepared>(build: (db: Db) => Prepared): (db: Db) => Prepared {
   const built = new WeakMap<Db, Prepared>();
@@ -24,6 +26,28 @@ export function preparedOnce<Prepared>(build: (db: Db) => Prepared): (db: Db) =>
     if (!prepared) built.set(db, (prepared = build(db)));
     return prepared;
   };
+}
+
+/** What a prepared statement (drizzle's `.prepare()`) offers a batch. */
+interface Prepared {
+  getQuery(): { sql: string; params: unknown[] };
+  mapResult(result: unknown, isFromBatch?: boolean): unknown;
+}
+
+/**
+ * A batch's statement from one prepared once per database (preparedOnce,
+ * with `sql.placeholder`s), bound to `values`: what drizzle's D1 batch asks
+ * of a query builder (`_prepare()`: the statement, its query, how its rows
+ * are read), without building the SQL again.
+ */
+export function forBatch(prepared: Prepared, values: Record<string, unknown>): BatchItem<'sqlite'> {
+  const { sql, params } = prepared.getQuery();
+  const bound = {
+    stmt: (prepared as unknown as { stmt: D1PreparedStatement }).stmt,
+    getQuery: () => ({ sql, params: fillPlaceholders(params, values) }),
+    mapResult: (result: unknown, isFromBatch?: boolean) => prepared.mapResult(result, isFromBatch),
+  };
+  return { _prepare: () => bound } as unknown as BatchItem<'sqlite'>;
 }
 
 /** True when D1 refused a write for a UNIQUE or PRIMARY KEY constraint: a concurrent writer won. */

@@ -18,7 +18,7 @@ import { planBinding, type Known, type KnownUser } from '../identity/binding';
 import type { Subject } from '../types';
 import type { WeChatIdentity } from '../wechat';
 import { randomId } from '../crypto';
-import type { Db } from './db';
+import { forBatch, preparedOnce, type Db } from './db';
 import { auditLog, users, wechatIdentities, wechatUnionids } from './schema';
 import { subjectColumns, toSubject } from './subjects';
 
@@ -32,31 +32,72 @@ const userColumns = {
 const NO_MATCH = '\u0000';
 
 /**
+ * A login's batch is built once per database with these placeholders, then
+ * only bound (src/store/db.ts forBatch): drizzle does not build its dozen
+ * statements again on every login.
+ */
+const p = {
+  appid: sql.placeholder('appid'),
+  openid: sql.placeholder('openid'),
+  /** The login's unionid, or NULL. */
+  unionid: sql.placeholder('unionid'),
+  /** The login's unionid, or a value no row holds (for equality lookups). */
+  unionidKey: sql.placeholder('unionidKey'),
+  phone: sql.placeholder('phone'),
+  phoneKey: sql.placeholder('phoneKey'),
+  nickname: sql.placeholder('nickname'),
+  picture: sql.placeholder('picture'),
+  now: sql.placeholder('now'),
+  clientId: sql.placeholder('clientId'),
+  newUserId: sql.placeholder('newUserId'),
+  /** The audit details of the binding's events: created, linked by unionid, linked by phone number. */
+  created: sql.placeholder('created'),
+  linkedByUnionid: sql.placeholder('linkedByUnionid'),
+  linkedByPhone: sql.placeholder('linkedByPhone'),
+};
+
+function bindingValues(login: WeChatIdentity, now: number, clientId: string, newUserId: string): Record<keyof typeof p, unknown> {
+  const { appid } = login;
+  return {
+    appid,
+    openid: login.openid,
+    unionid: login.unionid ?? null,
+    unionidKey: login.unionid ?? NO_MATCH,
+    phone: login.phoneNumber ?? null,
+    phoneKey: login.phoneNumber ?? NO_MATCH,
+    nickname: login.nickname ?? null,
+    picture: login.picture ?? null,
+    now,
+    clientId,
+    newUserId,
+    created: JSON.stringify({ appid }),
+    linkedByUnionid: JSON.stringify({ appid, how: 'unionid' }),
+    linkedByPhone: JSON.stringify({ appid, how: 'phone' }),
+  };
+}
+
+/**
  * Whether another WeChat account holds `userId`: an openid in the login's app
  * (it is not the login's own, or rule 1 would have found it), or a unionid
  * that is not the login's.
  */
-const claimedByAnother = (userId: SQL, login: WeChatIdentity): SQL =>
-  sql`(EXISTS (SELECT 1 FROM ${wechatIdentities} WHERE ${wechatIdentities.userId} = ${userId} AND ${wechatIdentities.appid} = ${login.appid})
-    OR EXISTS (SELECT 1 FROM ${wechatUnionids} WHERE ${wechatUnionids.userId} = ${userId} AND ${wechatUnionids.unionid} IS NOT ${login.unionid ?? null}))`;
+const claimedByAnother = (userId: SQL): SQL =>
+  sql`(EXISTS (SELECT 1 FROM ${wechatIdentities} WHERE ${wechatIdentities.userId} = ${userId} AND ${wechatIdentities.appid} = ${p.appid})
+    OR EXISTS (SELECT 1 FROM ${wechatUnionids} WHERE ${wechatUnionids.userId} = ${userId} AND ${wechatUnionids.unionid} IS NOT ${p.unionid}))`;
 
 /** What D1 knows of the login's keys: the facts of the binding rules, read first in the batch. */
-const knownQueries = (db: Db, login: WeChatIdentity) =>
+const knownQueries = (db: Db) =>
   [
     db
       .select({ ...userColumns, unionid: wechatIdentities.unionid })
       .from(wechatIdentities)
       .innerJoin(users, eq(users.id, wechatIdentities.userId))
-      .where(and(eq(wechatIdentities.appid, login.appid), eq(wechatIdentities.openid, login.openid))),
+      .where(and(eq(wechatIdentities.appid, p.appid), eq(wechatIdentities.openid, p.openid))),
+    db.select(userColumns).from(wechatUnionids).innerJoin(users, eq(users.id, wechatUnionids.userId)).where(eq(wechatUnionids.unionid, p.unionidKey)),
     db
-      .select(userColumns)
-      .from(wechatUnionids)
-      .innerJoin(users, eq(users.id, wechatUnionids.userId))
-      .where(eq(wechatUnionids.unionid, login.unionid ?? NO_MATCH)),
-    db
-      .select({ ...userColumns, claimed: sql<number>`${claimedByAnother(sql`${users.id}`, login)}`.as('claimed') })
+      .select({ ...userColumns, claimed: sql<number>`${claimedByAnother(sql`${users.id}`)}`.as('claimed') })
       .from(users)
-      .where(eq(users.phoneNumber, login.phoneNumber ?? NO_MATCH)),
+      .where(eq(users.phoneNumber, p.phoneKey)),
   ] as const;
 
 type KnownRow = KnownUser & { unionid?: string | null; claimed?: number };
@@ -102,73 +143,76 @@ export interface Bound {
  * unionid (rule 2), of its phone number if no other WeChat account holds
  * that user (rule 3).
  */
-function bindingWrites(db: Db, login: WeChatIdentity, now: number, clientId: string, newUserId: string): BatchItem<'sqlite'>[] {
-  const { appid, openid } = login;
-  const unionid = login.unionid ?? null;
-  const phone = login.phoneNumber ?? null;
-  const nickname = login.nickname ?? null;
-  const picture = login.picture ?? null;
-  const identityUser = boundUserId(login);
-  const unionidUser = sql`(SELECT ${wechatUnionids.userId} FROM ${wechatUnionids} WHERE ${wechatUnionids.unionid} = ${unionid ?? NO_MATCH})`;
-  const phoneUser = sql`(SELECT ${users.id} FROM ${users} WHERE ${users.phoneNumber} = ${phone ?? NO_MATCH} AND NOT ${claimedByAnother(sql`${users.id}`, login)})`;
+function bindingWrites(db: Db) {
+  const identityUser = identityUserOf(p.appid, p.openid);
+  const unionidUser = sql`(SELECT ${wechatUnionids.userId} FROM ${wechatUnionids} WHERE ${wechatUnionids.unionid} = ${p.unionidKey})`;
+  const phoneUser = sql`(SELECT ${users.id} FROM ${users} WHERE ${users.phoneNumber} = ${p.phoneKey} AND NOT ${claimedByAnother(sql`${users.id}`)})`;
   const linkedTo = sql`COALESCE(${unionidUser}, ${phoneUser})`;
-  const phoneTaken = (byAnotherThan: SQL) => sql`EXISTS (SELECT 1 FROM ${users} AS other WHERE other.phone_number = ${phone} AND other.id IS NOT ${byAnotherThan})`;
-  const audit = (event: Binding['event'], userId: SQL | string, detail: SQL, when: SQL) =>
-    db.insert(auditLog).select(sql`SELECT NULL, ${now}, ${event}, 'user', ${userId}, ${clientId}, ${detail} WHERE ${when}`);
-  const detail = (how?: Extract<Binding, { event: 'user.linked' }>['how']) => JSON.stringify(how ? { appid, how } : { appid });
-  const phoneFree = sql`${phone} IS NOT NULL AND NOT ${phoneTaken(sql`${users.id}`)}`;
+  const phoneTaken = (byAnotherThan: SQL) => sql`EXISTS (SELECT 1 FROM ${users} AS other WHERE other.phone_number = ${p.phone} AND other.id IS NOT ${byAnotherThan})`;
+  const audit = (event: Binding['event'], userId: SQL, detail: SQL, when: SQL) =>
+    db.insert(auditLog).select(sql`SELECT NULL, ${p.now}, ${event}, 'user', ${userId}, ${p.clientId}, ${detail} WHERE ${when}`);
+  const phoneFree = sql`${p.phone} IS NOT NULL AND NOT ${phoneTaken(sql`${users.id}`)}`;
 
   return [
     // The events first, while the facts are as the rules saw them (docs/protocol.md "The audit log").
-    audit('user.created', newUserId, sql`${detail()}`, sql`COALESCE(${identityUser}, ${linkedTo}) IS NULL`),
-    audit('user.linked', linkedTo, sql`CASE WHEN ${unionidUser} IS NOT NULL THEN ${detail('unionid')} ELSE ${detail('phone')} END`, sql`${identityUser} IS NULL AND ${linkedTo} IS NOT NULL`),
+    audit('user.created', sql`${p.newUserId}`, sql`${p.created}`, sql`COALESCE(${identityUser}, ${linkedTo}) IS NULL`),
+    audit('user.linked', linkedTo, sql`CASE WHEN ${unionidUser} IS NOT NULL THEN ${p.linkedByUnionid} ELSE ${p.linkedByPhone} END`, sql`${identityUser} IS NULL AND ${linkedTo} IS NOT NULL`),
     // Rule 4: nobody matched. A number another user holds stays theirs.
-    db.insert(users).select(sql`SELECT ${newUserId}, CASE WHEN ${phoneTaken(sql`NULL`)} THEN NULL ELSE ${phone} END, ${nickname}, ${picture}, ${now}, ${now}
+    db.insert(users).select(sql`SELECT ${p.newUserId}, CASE WHEN ${phoneTaken(sql`NULL`)} THEN NULL ELSE ${p.phone} END, ${p.nickname}, ${p.picture}, ${p.now}, ${p.now}
       WHERE COALESCE(${identityUser}, ${linkedTo}) IS NULL`),
     // Rules 2 to 4 for an account seen for the first time: the unionid's user, the phone's, or the new one.
-    db.insert(wechatIdentities).select(sql`SELECT ${appid}, ${openid}, NULL, COALESCE(${linkedTo}, ${newUserId}), ${now} WHERE ${identityUser} IS NULL`),
+    db.insert(wechatIdentities).select(sql`SELECT ${p.appid}, ${p.openid}, NULL, COALESCE(${linkedTo}, ${p.newUserId}), ${p.now} WHERE ${identityUser} IS NULL`),
     // A unionid nobody holds becomes the user's; one held by somebody else is not attached (users are never merged).
-    db.insert(wechatUnionids).select(sql`SELECT ${unionid}, ${identityUser}
-      WHERE ${unionid} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${wechatUnionids} WHERE ${wechatUnionids.unionid} = ${unionid})`),
+    db.insert(wechatUnionids).select(sql`SELECT ${p.unionid}, ${identityUser}
+      WHERE ${p.unionid} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${wechatUnionids} WHERE ${wechatUnionids.unionid} = ${p.unionid})`),
     db
       .update(wechatIdentities)
-      .set({ unionid })
+      .set({ unionid: sql`${p.unionid}` })
       .where(
         and(
-          eq(wechatIdentities.appid, appid),
-          eq(wechatIdentities.openid, openid),
+          eq(wechatIdentities.appid, p.appid),
+          eq(wechatIdentities.openid, p.openid),
           sql`${wechatIdentities.unionid} IS NULL`,
-          sql`EXISTS (SELECT 1 FROM ${wechatUnionids} WHERE ${wechatUnionids.unionid} = ${unionid} AND ${wechatUnionids.userId} = ${wechatIdentities.userId})`,
+          sql`EXISTS (SELECT 1 FROM ${wechatUnionids} WHERE ${wechatUnionids.unionid} = ${p.unionid} AND ${wechatUnionids.userId} = ${wechatIdentities.userId})`,
         ),
       ),
     // A user found (not made) takes what WeChat vouches for now: a number nobody else holds, a newer nickname or picture.
     db
       .update(users)
       .set({
-        phoneNumber: sql`CASE WHEN ${phoneFree} THEN ${phone} ELSE ${users.phoneNumber} END`,
-        nickname: sql`COALESCE(${nickname}, ${users.nickname})`,
-        picture: sql`COALESCE(${picture}, ${users.picture})`,
-        updatedAt: now,
+        phoneNumber: sql`CASE WHEN ${phoneFree} THEN ${p.phone} ELSE ${users.phoneNumber} END`,
+        nickname: sql`COALESCE(${p.nickname}, ${users.nickname})`,
+        picture: sql`COALESCE(${p.picture}, ${users.picture})`,
+        updatedAt: sql`${p.now}`,
       })
       .where(
-        sql`${users.id} = ${identityUser} AND ${users.id} <> ${newUserId}
-          AND ((${phoneFree} AND ${users.phoneNumber} IS NOT ${phone})
-            OR (${nickname} IS NOT NULL AND ${users.nickname} IS NOT ${nickname})
-            OR (${picture} IS NOT NULL AND ${users.picture} IS NOT ${picture}))`,
+        sql`${users.id} = ${identityUser} AND ${users.id} <> ${p.newUserId}
+          AND ((${phoneFree} AND ${users.phoneNumber} IS NOT ${p.phone})
+            OR (${p.nickname} IS NOT NULL AND ${users.nickname} IS NOT ${p.nickname})
+            OR (${p.picture} IS NOT NULL AND ${users.picture} IS NOT ${p.picture}))`,
       ),
-  ];
+  ] as const;
 }
 
-/** The user a login's identity row names: for the caller's rows in the batch, after the binding's writes. */
-export const boundUserId = (login: Pick<WeChatIdentity, 'appid' | 'openid'>): SQL =>
-  sql`(SELECT ${wechatIdentities.userId} FROM ${wechatIdentities} WHERE ${wechatIdentities.appid} = ${login.appid} AND ${wechatIdentities.openid} = ${login.openid})`;
+const identityUserOf = (appid: unknown, openid: unknown): SQL =>
+  sql`(SELECT ${wechatIdentities.userId} FROM ${wechatIdentities} WHERE ${wechatIdentities.appid} = ${appid} AND ${wechatIdentities.openid} = ${openid})`;
 
-const boundSubject = (db: Db, login: WeChatIdentity) =>
+/** The user a login's identity row names: for the caller's rows in the batch, after the binding's writes. */
+export const boundUserId = (login: Pick<WeChatIdentity, 'appid' | 'openid'>): SQL => identityUserOf(login.appid, login.openid);
+
+const boundSubject = (db: Db) =>
   db
     .select(subjectColumns)
     .from(wechatIdentities)
     .innerJoin(users, eq(users.id, wechatIdentities.userId))
-    .where(and(eq(wechatIdentities.appid, login.appid), eq(wechatIdentities.openid, login.openid)));
+    .where(and(eq(wechatIdentities.appid, p.appid), eq(wechatIdentities.openid, p.openid)));
+
+/** The binding's statements, prepared once per database: the reads, the writes, the user read back. */
+const bindingStatements = preparedOnce((db) => ({
+  known: knownQueries(db).map((query) => query.prepare()),
+  writes: bindingWrites(db).map((write) => write.prepare()),
+  subject: boundSubject(db).prepare(),
+}));
 
 function bindingOf(plan: ReturnType<typeof planBinding>): Binding | undefined {
   if (plan.createUser) return { event: 'user.created' };
@@ -182,10 +226,12 @@ function bindingOf(plan: ReturnType<typeof planBinding>): Binding | undefined {
  */
 export async function bindLogin(db: Db, login: WeChatIdentity, now: number, clientId: string, alongside: BatchItem<'sqlite'>[] = []): Promise<Bound> {
   const newUserId = randomId(16);
-  const known = knownQueries(db, login);
-  const results = await db.batch([...known, ...bindingWrites(db, login, now, clientId, newUserId), ...alongside, boundSubject(db, login)]);
+  const values = bindingValues(login, now, clientId, newUserId);
+  const { known, writes, subject: read } = bindingStatements(db);
+  const [first, ...rest] = [...known, ...writes].map((statement) => forBatch(statement, values));
+  const results = await db.batch([first!, ...rest, ...alongside, forBatch(read, values)]);
   const facts = toKnown(results.slice(0, known.length) as KnownRow[][]);
-  const subject = toSubject((results.at(-1) as Awaited<ReturnType<ReturnType<typeof boundSubject>['all']>>)[0]!, login);
+  const subject = toSubject((results.at(-1) as Awaited<ReturnType<typeof read.all>>)[0]!, login);
   // The rules as a pure function, on the facts the SQL saw: which event this login made.
   const binding = bindingOf(planBinding(login, facts, newUserId));
   return { subject: subject!, ...(binding && { binding }) };
