@@ -8,7 +8,7 @@
  */
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Scope, Subject } from '../types';
-import type { Db } from './db';
+import { forAll, preparedOnce, type Db } from './db';
 import { refreshTokenOfGrant } from './grants';
 import { authorizationCodes, grants, singleUses, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';
@@ -83,43 +83,60 @@ export interface RedeemedCode {
  * code issued without a challenge); the grant only when this batch made the
  * claim; the refresh token only when the grant exists and offline_access was
  * granted. A second redemption fails the claim's primary key, and the batch
- * as a whole.
+ * as a whole. Built once per database, then bound (redemptionBatch).
  */
-export function redemptionStatements(db: Db, r: Redemption) {
-  const key = codeUseKey(r.codeHash);
-  const claimed = sql`EXISTS (SELECT 1 FROM ${singleUses} WHERE ${singleUses.key} = ${key} AND ${singleUses.grantId} = ${r.grantId})`;
+const redemptionStatements = preparedOnce((db) => {
+  const p = {
+    key: sql.placeholder('key'),
+    codeHash: sql.placeholder('codeHash'),
+    clientId: sql.placeholder('clientId'),
+    redirectUri: sql.placeholder('redirectUri'),
+    challenge: sql.placeholder('challenge'),
+    grantId: sql.placeholder('grantId'),
+    grantExpiresAt: sql.placeholder('grantExpiresAt'),
+    refreshTokenHash: sql.placeholder('refreshTokenHash'),
+    refreshExpiresAt: sql.placeholder('refreshExpiresAt'),
+    now: sql.placeholder('now'),
+  };
+  const claimed = sql`EXISTS (SELECT 1 FROM ${singleUses} WHERE ${singleUses.key} = ${p.key} AND ${singleUses.grantId} = ${p.grantId})`;
   const redeemable = and(
-    eq(authorizationCodes.codeHash, r.codeHash),
-    eq(authorizationCodes.clientId, r.clientId),
-    eq(authorizationCodes.redirectUri, r.redirectUri),
-    gt(authorizationCodes.expiresAt, r.now),
-    sql`${authorizationCodes.codeChallenge} IS ${r.challenge}`,
+    eq(authorizationCodes.codeHash, p.codeHash),
+    eq(authorizationCodes.clientId, p.clientId),
+    eq(authorizationCodes.redirectUri, p.redirectUri),
+    gt(authorizationCodes.expiresAt, p.now),
+    sql`${authorizationCodes.codeChallenge} IS ${p.challenge}`,
   );
-  const code = eq(authorizationCodes.codeHash, r.codeHash);
+  const code = eq(authorizationCodes.codeHash, p.codeHash);
   return [
-    db.insert(singleUses).select((qb) =>
-      qb.select({ key: sql`${key}`.as('key'), grantId: sql`${r.grantId}`.as('grant_id'), usedAt: sql`${r.now}`.as('used_at') }).from(authorizationCodes).where(redeemable),
-    ),
-    db.insert(grants).select((qb) =>
-      qb
-        .select({
-          id: sql`${r.grantId}`.as('id'),
-          clientId: authorizationCodes.clientId,
-          userId: authorizationCodes.userId,
-          scope: authorizationCodes.scope,
-          authTime: authorizationCodes.authTime,
-          amr: authorizationCodes.amr,
-          wechatAppid: authorizationCodes.wechatAppid,
-          wechatOpenid: authorizationCodes.wechatOpenid,
-          sid: authorizationCodes.sid,
-          createdAt: sql`${r.now}`.as('created_at'),
-          expiresAt: sql`${r.grantExpiresAt}`.as('expires_at'),
-          revokedAt: sql`NULL`.as('revoked_at'),
-        })
-        .from(authorizationCodes)
-        .where(and(code, claimed)),
-    ),
-    refreshTokenOfGrant(db, r.grantId, r.refresh, r.now),
+    db
+      .insert(singleUses)
+      .select((qb) =>
+        qb.select({ key: sql`${p.key}`.as('key'), grantId: sql`${p.grantId}`.as('grant_id'), usedAt: sql`${p.now}`.as('used_at') }).from(authorizationCodes).where(redeemable),
+      )
+      .prepare(),
+    db
+      .insert(grants)
+      .select((qb) =>
+        qb
+          .select({
+            id: sql`${p.grantId}`.as('id'),
+            clientId: authorizationCodes.clientId,
+            userId: authorizationCodes.userId,
+            scope: authorizationCodes.scope,
+            authTime: authorizationCodes.authTime,
+            amr: authorizationCodes.amr,
+            wechatAppid: authorizationCodes.wechatAppid,
+            wechatOpenid: authorizationCodes.wechatOpenid,
+            sid: authorizationCodes.sid,
+            createdAt: sql`${p.now}`.as('created_at'),
+            expiresAt: sql`${p.grantExpiresAt}`.as('expires_at'),
+            revokedAt: sql`NULL`.as('revoked_at'),
+          })
+          .from(authorizationCodes)
+          .where(and(code, claimed)),
+      )
+      .prepare(),
+    refreshTokenOfGrant(db, p.grantId, { tokenHash: p.refreshTokenHash, expiresAt: p.refreshExpiresAt }, p.now).prepare(),
     db
       .select({
         clientId: authorizationCodes.clientId,
@@ -139,13 +156,33 @@ export function redemptionStatements(db: Db, r: Redemption) {
       .from(authorizationCodes)
       .leftJoin(users, eq(users.id, authorizationCodes.userId))
       .leftJoin(wechatIdentities, identityNamedBy(authorizationCodes.wechatAppid, authorizationCodes.wechatOpenid))
-      .where(code),
+      .where(code)
+      .prepare(),
   ] as const;
+});
+
+/** The redemption's batch, bound to `r`: the claim, the grant, its refresh token, the code read back (redeemedCode reads the results). */
+export function redemptionBatch(db: Db, r: Redemption) {
+  return forAll(redemptionStatements(db), {
+    key: codeUseKey(r.codeHash),
+    codeHash: r.codeHash,
+    clientId: r.clientId,
+    redirectUri: r.redirectUri,
+    challenge: r.challenge,
+    grantId: r.grantId,
+    grantExpiresAt: r.grantExpiresAt,
+    refreshTokenHash: r.refresh.tokenHash,
+    refreshExpiresAt: r.refresh.expiresAt,
+    now: r.now,
+  });
 }
 
 type ReadBack = Awaited<ReturnType<ReturnType<typeof redemptionStatements>[3]['all']>>[number];
 
-export function toRedeemedCode(row: ReadBack | undefined): RedeemedCode | undefined {
+/** What a redemption batch's results say of the code: its last result, the code read back. */
+export const redeemedCode = (results: unknown[]) => toRedeemedCode((results.at(-1) as ReadBack[])[0]);
+
+function toRedeemedCode(row: ReadBack | undefined): RedeemedCode | undefined {
   if (!row) return undefined;
   return {
     clientId: row.clientId,

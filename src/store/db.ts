@@ -50,6 +50,12 @@ export function forBatch(prepared: Prepared, values: Record<string, unknown>): B
   return { _prepare: () => bound } as unknown as BatchItem<'sqlite'>;
 }
 
+/** Statements prepared once, each bound to the same `values`, for one batch. */
+export function forAll(prepared: readonly [Prepared, ...Prepared[]], values: Record<string, unknown>): [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]] {
+  const [first, ...rest] = prepared;
+  return [forBatch(first, values), ...rest.map((statement) => forBatch(statement, values))];
+}
+
 /** True when D1 refused a write for a UNIQUE or PRIMARY KEY constraint: a concurrent writer won. */
 export function isUniqueViolation(error: unknown): boolean {
   const messages: string[] = [];

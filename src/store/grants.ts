@@ -4,10 +4,10 @@
  * what can still revoke them is their grant's `revoked_at` and the
  * revoked_access_tokens list, read together with the user in one query.
  */
-import { and, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gt, isNull, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Subject } from '../types';
-import { preparedOnce, type Db } from './db';
+import { forAll, preparedOnce, type Db } from './db';
 import { grants, refreshTokens, revokedAccessTokens, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
@@ -36,7 +36,12 @@ export function grantStatements(db: Db, grant: Omit<NewGrant, 'userId'> & { user
  * may have made (`INSERT … SELECT`): written only if the grant exists and
  * was granted offline_access.
  */
-export const refreshTokenOfGrant = (db: Db, grantId: string, refresh: { tokenHash: string; expiresAt: number }, now: number) =>
+export const refreshTokenOfGrant = (
+  db: Db,
+  grantId: string | Placeholder,
+  refresh: { tokenHash: string | Placeholder; expiresAt: number | Placeholder },
+  now: number | Placeholder,
+) =>
   db.insert(refreshTokens).select((qb) =>
     qb
       .select({
@@ -89,7 +94,7 @@ export interface RefreshTokenState {
  * Selected with distinct column names: inside a D1 batch, rows come back as
  * objects, where a second `id` or `expires_at` would overwrite the first.
  */
-const refreshTokenQuery = (db: Db, tokenHash: string) =>
+const refreshTokenQuery = (db: Db, tokenHash: string | Placeholder) =>
   db
     .select({
       token: {
@@ -176,33 +181,54 @@ export interface Rotation {
  * false with a `before` that was fine means a concurrent request spent it first.
  */
 export async function rotateRefreshToken(db: Db, rotation: Rotation): Promise<{ before?: RefreshTokenState; rotated: boolean }> {
-  const { oldHash, newHash, clientId, now, ttl } = rotation;
-  const scopesGranted = (rotation.scopes ?? []).map((scope) => sql`instr(' ' || ${grants.scope} || ' ', ${` ${scope} `}) > 0`);
-  const [before, marked] = await db.batch([
-    refreshTokenQuery(db, oldHash),
+  const { oldHash, newHash, clientId, now, ttl, scopes } = rotation;
+  const values = { oldHash, newHash, clientId, now, expiresAt: now + ttl };
+  // The usual refresh asks for the grant's scopes: its statements are built once. One that narrows them is built for its scopes.
+  const [before, marked] = (await (scopes === undefined
+    ? db.batch(forAll(rotationStatements(db), values))
+    : db.batch(rotationBuilders(db, values, scopes)))) as [RefreshTokenRow[], D1Result, D1Result];
+  return { before: toRefreshTokenState(before[0]), rotated: marked.meta.changes === 1 };
+}
+
+/** What a rotation binds: values, or the placeholders of the statements built once. */
+interface RotationValues {
+  oldHash: string | Placeholder;
+  newHash: string | Placeholder;
+  clientId: string | Placeholder;
+  now: number | Placeholder;
+  expiresAt: number | Placeholder;
+}
+
+/** The rotation's three statements: read the presented token, spend it if live, and write its successor if it was spent for this one. */
+function rotationBuilders(db: Db, v: RotationValues, scopes: readonly string[]) {
+  const scopesGranted = scopes.map((scope) => sql`instr(' ' || ${grants.scope} || ' ', ${` ${scope} `}) > 0`);
+  return [
+    refreshTokenQuery(db, v.oldHash),
     db
       .update(refreshTokens)
-      .set({ usedAt: now, replacedBy: newHash })
+      .set({ usedAt: sql`${v.now}`, replacedBy: sql`${v.newHash}` })
       .where(
         and(
-          eq(refreshTokens.tokenHash, oldHash),
+          eq(refreshTokens.tokenHash, v.oldHash),
           isNull(refreshTokens.usedAt),
-          gt(refreshTokens.expiresAt, now),
-          sql`EXISTS (SELECT 1 FROM ${grants} WHERE ${and(
-            eq(grants.id, refreshTokens.grantId),
-            eq(grants.clientId, clientId),
-            isNull(grants.revokedAt),
-            ...scopesGranted,
-          )})`,
+          gt(refreshTokens.expiresAt, v.now),
+          sql`EXISTS (SELECT 1 FROM ${grants} WHERE ${and(eq(grants.id, refreshTokens.grantId), eq(grants.clientId, v.clientId), isNull(grants.revokedAt), ...scopesGranted)})`,
         ),
       ),
     db.insert(refreshTokens).select(sql`
-      SELECT ${newHash}, rt.grant_id, ${now}, MIN(${now + ttl}, g.expires_at), NULL, NULL
+      SELECT ${v.newHash}, rt.grant_id, ${v.now}, MIN(${v.expiresAt}, g.expires_at), NULL, NULL
       FROM refresh_tokens rt JOIN grants g ON g.id = rt.grant_id
-      WHERE rt.token_hash = ${oldHash} AND rt.replaced_by = ${newHash}`),
-  ]);
-  return { before: toRefreshTokenState(before[0]), rotated: marked.meta.changes === 1 };
+      WHERE rt.token_hash = ${v.oldHash} AND rt.replaced_by = ${v.newHash}`),
+  ] as const;
 }
+
+/** The rotation of the grant's own scopes, built once per database with placeholders (rotateRefreshToken binds them). */
+const rotationStatements = preparedOnce((db) => {
+  const names = ['oldHash', 'newHash', 'clientId', 'now', 'expiresAt'] as const;
+  const placeholders = Object.fromEntries(names.map((name) => [name, sql.placeholder(name)])) as Record<(typeof names)[number], Placeholder>;
+  const [read, spend, succeed] = rotationBuilders(db, placeholders, []);
+  return [read.prepare(), spend.prepare(), succeed.prepare()] as const;
+});
 
 export async function revokeGrant(db: Db, grantId: string, now: number): Promise<void> {
   await db

@@ -9,7 +9,7 @@
 import type { Bridge } from '../../context';
 import { randomId, sha256 } from '../../crypto';
 import { invalidGrant, invalidRequest, type OAuthError } from '../../errors';
-import { codeUseKey, redemptionStatements, toRedeemedCode, type RedeemedCode } from '../../store/authorization-codes';
+import { codeUseKey, redeemedCode, redemptionBatch, type RedeemedCode } from '../../store/authorization-codes';
 import { refreshTokenValue, signTokens } from '../../tokens/issue';
 import { refuseFailedClaim } from '../../tokens/issue-once';
 import type { Client } from '../../types';
@@ -27,7 +27,7 @@ export async function authorizationCodeGrant(bridge: Bridge, client: Client, par
   const { config, db, now } = bridge;
   const [codeHash, challenge, refresh] = await Promise.all([sha256(presented), verifier === undefined ? null : s256(verifier), refreshTokenValue()]);
   const grantId = randomId(16);
-  const statements = redemptionStatements(db, {
+  const batch = redemptionBatch(db, {
     codeHash,
     clientId: client.clientId,
     redirectUri,
@@ -39,8 +39,7 @@ export async function authorizationCodeGrant(bridge: Bridge, client: Client, par
   });
   let code: RedeemedCode | undefined;
   try {
-    const [, , , read] = await db.batch(statements);
-    code = toRedeemedCode(read[0]);
+    code = redeemedCode(await db.batch(batch));
   } catch (error) {
     return refuseFailedClaim(bridge, error, codeUseKey(codeHash), 'authorization code');
   }
