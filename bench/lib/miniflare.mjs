@@ -16,8 +16,8 @@
 //   the worker's thread). Miniflare simulates them inside the worker's own workerd, on its one
 //   thread, where no reading of /proc can tell their CPU from the worker's. startStorage() runs
 //   them in a workerd of their own: Miniflare's own D1 and KV simulators (the same Durable
-//   Objects, the same SQLite files), each reached on a socket through a one-line forwarding
-//   worker; the bridge's workerd then has no D1 or KV simulator in it, and its D1 and KV
+//   Objects, the same SQLite files), each reached on a socket through a one-line gateway worker
+//   bound to its object; the bridge's workerd then has no D1 or KV simulator in it, and its D1 and KV
 //   bindings (the same workerd bindings, the same wire requests) go over loopback HTTP to that
 //   socket. Its CPU is reported apart, as storage.
 // - The WeChat fake: bench/wechat/worker.mjs (the development sandbox's fake of WeChat's API and
@@ -180,15 +180,17 @@ async function withPlugins(replacements, start) {
   }
 }
 
-/** Forwards every request to its one binding: a raw fetcher of Miniflare's D1 or KV simulator. */
-const FORWARDER = 'export default { fetch: (request, env) => (env.TARGET ?? env.__D1_BETA__TARGET).fetch(request) };';
+/**
+ * Takes every request to the one Durable Object that simulates a D1 database or a KV namespace in
+ * Miniflare (what Miniflare's own entry worker for it does, one isolate hop fewer).
+ */
+const GATEWAY = 'export default { fetch: (request, env) => env.OBJECT.get(env.OBJECT.idFromName(env.NAME)).fetch(request, { cf: { miniflare: { name: env.NAME } } }) };';
 
 /**
  * D1 and KV in a workerd of their own, on `state` (the layout wrangler uses, as startDirect
- * would have used it): two forwarding workers, each with a direct socket, whose one binding is
- * the raw service of Miniflare's D1 database or KV namespace simulator (for D1, Miniflare's own
- * pre-wrapper binding form; for KV, its namespace binding given as a plain service). migrate:
- * applies migrations/*.sql through Miniflare's D1 API.
+ * would have used it): Miniflare's D1 and KV simulators (Durable Objects over SQLite files), each
+ * reached on a direct socket through a gateway worker bound to its object. migrate: applies
+ * migrations/*.sql through Miniflare's D1 API.
  * @returns {Promise<{d1: number, kv: number, pid: number, d1Id: string, kvId: string, stop(): Promise<void>}>}
  */
 export async function startStorage(prepared, state, { migrate = false, projectDir = root } = {}) {
@@ -196,16 +198,25 @@ export async function startStorage(prepared, state, { migrate = false, projectDi
   const d1Id = onlyId(prepared.workerOptions.d1Databases, 'D1 database');
   const kvId = onlyId(prepared.workerOptions.kvNamespaces, 'KV namespace');
   const [d1, kv] = [await freePort(), await freePort()];
-  const common = { modules: true, script: FORWARDER, compatibilityDate: prepared.workerOptions.compatibilityDate };
+  const common = { modules: true, script: GATEWAY, compatibilityDate: prepared.workerOptions.compatibilityDate };
+  // The gateway's bindings: the simulator's object namespace and the name of its one object.
+  const gateway = (serviceName, className, name) => [
+    { name: 'OBJECT', durableObjectNamespace: { serviceName, className } },
+    { name: 'NAME', text: name },
+  ];
   const instance = await withPlugins(
-    [[miniflare.KV_PLUGIN, 'getBindings', async (original, options) => (await original(options)).map((b) => (b.kvNamespace ? { name: b.name, service: b.kvNamespace } : b))]],
+    [
+      // The D1 gateway keeps its database binding as well, for the migrations.
+      [miniflare.D1_PLUGIN, 'getBindings', async (original, options) => [...(await original(options)), ...(options.d1Databases ? gateway('d1:db', 'D1DatabaseObject', d1Id) : [])]],
+      [miniflare.KV_PLUGIN, 'getBindings', async (original, options) => (options.kvNamespaces ? gateway('kv:ns', 'KVNamespaceObject', kvId) : original(options))],
+    ],
     () =>
       startInstance(projectDir, 'storage', () => ({
         d1Persist: join(state, 'v3', 'd1'),
         kvPersist: join(state, 'v3', 'kv'),
         workers: [
-          { ...common, name: 'd1', d1Databases: { __D1_BETA__TARGET: d1Id, DB: d1Id }, unsafeDirectSockets: [{ host: '127.0.0.1', port: d1 }] },
-          { ...common, name: 'kv', kvNamespaces: { TARGET: kvId }, unsafeDirectSockets: [{ host: '127.0.0.1', port: kv }] },
+          { ...common, name: 'd1', d1Databases: { DB: d1Id }, unsafeDirectSockets: [{ host: '127.0.0.1', port: d1 }] },
+          { ...common, name: 'kv', kvNamespaces: { KV: kvId }, unsafeDirectSockets: [{ host: '127.0.0.1', port: kv }] },
         ],
       })),
   );
