@@ -12,9 +12,11 @@
 //
 // Environment: PROBE_COUNT operations of each kind per round (default 1000; a third of it for
 // exchange and login), PROBE_CONCURRENCY (default 4), PROBE_REPEAT rounds (default 5, after one
-// round of warm-up), PROBE_ONLY (comma-separated kinds), PROBE_BASE.
+// round of warm-up), PROBE_ONLY (comma-separated kinds; "login steps" is the login's CPU request
+// by request, at concurrency 1, asked for by name only), PROBE_BASE.
 import { execFileSync } from 'node:child_process';
 import { BridgeSide, TOKEN_EXCHANGE } from './lib/flows.mjs';
+import { Jar } from './lib/http.mjs';
 import { prepareDirect, startDirect, startStorage, startWeChat } from './lib/miniflare.mjs';
 import { runPhase } from './lib/load.mjs';
 import { cpuMs, killAllNow, root, snapshotProject } from './lib/servers.mjs';
@@ -63,8 +65,28 @@ async function serve(tree, prepared, wechat) {
     exchange: (w) => side.appLogin(http, identity(w)),
     login: async (w) => void (tokens[w] = await side.login(http, identity(w))),
   };
+  /** The login's requests one by one, each step's CPU of the worker summed (concurrency 1: nothing else runs meanwhile). */
+  const stepCpu = {};
+  const stepped = async (w) => {
+    const step = async (name, fn) => {
+      const before = cpuMs(server.pid);
+      const result = await fn();
+      stepCpu[name] = (stepCpu[name] ?? 0) + cpuMs(server.pid) - before;
+      return result;
+    };
+    const jar = new Jar({ paths: true });
+    const { query, verifier, state, nonce } = side.authorizeQuery();
+    const started = await step('GET /authorize (the login page)', () => http.get(`${side.paths.authorize}?${query}`, { jar }));
+    const loginId = /data-login-session="([A-Za-z0-9_-]+)"/.exec(started.body)?.[1];
+    const minted = await side.mint(http, 'miniprogram', identity(w));
+    await step('POST /wechat/handoff (approval)', () => http.postJson('/wechat/handoff', { login: loginId, code: minted.code, appid: minted.appid }));
+    const back = await step('GET /login/<id>/continue', () => http.get(`/login/${loginId}/continue`, { jar }));
+    tokens[w] = await step('POST /token (code redemption)', () => side.redeem(http, back.headers.location, verifier, state, nonce));
+  };
+  ops['login steps'] = stepped;
+  const stepsOf = () => stepCpu;
   cleanup.push(() => (http.close(), side.close()));
-  return { ...tree, ops, pids: { worker: server.pid, storage: storage.pid } };
+  return { ...tree, ops, stepsOf, pids: { worker: server.pid, storage: storage.pid } };
 }
 
 try {
@@ -81,18 +103,18 @@ try {
   servers.push(wechat);
   const served = [];
   for (const [i, tree] of list.entries()) served.push(await serve(tree, prepared[i], wechat));
-  const kinds = Object.keys(served[0].ops).filter((name) => !only || only.includes(name));
+  const kinds = Object.keys(served[0].ops).filter((name) => (only ? only.includes(name) : name !== 'login steps'));
   const results = Object.fromEntries(kinds.map((kind) => [kind, served.map(() => [])]));
   for (let round = -1; round < repeat; round += 1) {
     for (const kind of kinds) {
-      const n = kind === 'login' || kind === 'exchange' ? Math.ceil(count / 3) : count;
+      const n = ['login', 'login steps', 'exchange'].includes(kind) ? Math.ceil(count / 3) : count;
       // Alternate which tree goes first.
       const order = served.map((_, i) => i);
       if (round % 2 === 1) order.reverse();
       for (const i of order) {
         const { ops, pids } = served[i];
         const before = { worker: cpuMs(pids.worker), storage: cpuMs(pids.storage), fake: cpuMs(wechat.pid) };
-        const phase = await runPhase({ concurrency, count: n, maxMs: 120_000, op: ops[kind] });
+        const phase = await runPhase({ concurrency: kind === 'login steps' ? 1 : concurrency, count: n, maxMs: 120_000, op: ops[kind] });
         if (phase.errors.length) throw new Error(`${served[i].name} ${kind}: ${phase.errors[0]}`);
         if (round < 0) continue; // warm-up
         results[kind][i].push({
@@ -112,6 +134,12 @@ try {
         `${kind.padEnd(10)} ${tree.name.padEnd(14)} worker ${pick('worker').toFixed(3)} ms/op (rounds ${all.map((r) => r.worker.toFixed(2)).join(' ')})   storage ${pick('storage').toFixed(3)}   WeChat fake ${pick('fake').toFixed(3)}   ${pick('rps').toFixed(0)} op/s`,
       );
     });
+    if (kind === 'login steps') {
+      served.forEach((tree) => {
+        const total = (repeat + 1) * Math.ceil(count / 3);
+        for (const [step, ms] of Object.entries(tree.stepsOf())) console.log(`  ${tree.name.padEnd(14)} ${step.padEnd(36)} ${(ms / total).toFixed(3)} ms/op`);
+      });
+    }
     if (served.length === 2) {
       const ratios = results[kind][0].map((r, round) => r.worker / results[kind][1][round].worker);
       console.log(`${kind.padEnd(10)} tree ÷ base: worker CPU ${median(ratios).toFixed(3)} (rounds ${ratios.map((r) => r.toFixed(2)).join(' ')})`);
