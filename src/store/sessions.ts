@@ -1,13 +1,15 @@
 /** Browser login sessions in D1, keyed by the SHA-256 of the cookie value. */
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Subject } from '../types';
-import { preparedOnce, type Db } from './db';
+import { insertOnce, preparedOnce, type Db } from './db';
 import { sessions, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
 export type Session = typeof sessions.$inferSelect;
 
-export const insertSessionStatement = (db: Db, session: Session) => db.insert(sessions).values(session);
+const insertSession = insertOnce(sessions, ['idHash', 'userId', 'wechatAppid', 'wechatOpenid', 'authTime', 'amr', 'consents', 'expiresAt']);
+
+export const insertSessionStatement = (db: Db, session: Session) => insertSession(db, session);
 
 // Read by every authorization request of a browser that has one: built once per database, then only bound.
 const sessionQuery = preparedOnce((db) =>
