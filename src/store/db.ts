@@ -43,10 +43,10 @@ interface Prepared {
  * are read), without building the SQL again. `run()` runs it on its own.
  */
 export function forBatch(prepared: Prepared, values: Record<string, unknown>): BatchItem<'sqlite'> & { run(): Promise<unknown> } {
-  const { sql, params } = prepared.getQuery();
+  const { sql: text, params } = prepared.getQuery();
   const bound = {
     stmt: (prepared as unknown as { stmt: D1PreparedStatement }).stmt,
-    getQuery: () => ({ sql, params: fillPlaceholders(params, values) }),
+    getQuery: () => ({ sql: text, params: fillPlaceholders(params, values) }),
     mapResult: (result: unknown, isFromBatch?: boolean) => prepared.mapResult(result, isFromBatch),
   };
   return { _prepare: () => bound, run: () => prepared.run(values) } as unknown as BatchItem<'sqlite'> & { run(): Promise<unknown> };
