@@ -5,7 +5,7 @@
  * the opaque `sub`; never a secret, an openid, a unionid or a phone number.
  */
 import { desc, eq, type SQL } from 'drizzle-orm';
-import { insertOnce, type Db } from './db';
+import type { Db } from './db';
 import { auditLog } from './schema';
 
 /** Who did it: the person (in WeChat), an operator (the admin API), a client, or the bridge on its own. */
@@ -34,13 +34,15 @@ export type AuditEntry = AuditEvent & {
 };
 
 /** The insert of one entry at `at` (epoch seconds), for a batch. */
-const insertEntry = insertOnce(auditLog, ['at', 'event', 'actor', 'userId', 'clientId', 'detail']);
-
-/** An entry's statement, for the caller's batch. `userId` may be SQL: the user a binding in the same batch settles. */
-export function auditStatement(db: Db, entry: AuditEntry, at: number) {
-  const row = { at, event: entry.event, actor: entry.actor, clientId: entry.clientId ?? null, detail: entry.detail ?? null };
-  return typeof entry.userId === 'string' || entry.userId == null ? insertEntry(db, { ...row, userId: entry.userId ?? null }) : db.insert(auditLog).values({ ...row, userId: entry.userId });
-}
+export const auditStatement = (db: Db, entry: AuditEntry, at: number) =>
+  db.insert(auditLog).values({
+    at,
+    event: entry.event,
+    actor: entry.actor,
+    userId: entry.userId ?? null,
+    clientId: entry.clientId ?? null,
+    detail: entry.detail ?? null,
+  });
 
 /** What the admin API shows of an entry. */
 export interface AuditRecord {

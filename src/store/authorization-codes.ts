@@ -8,7 +8,7 @@
  */
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Scope, Subject } from '../types';
-import { forAll, insertOnce, preparedOnce, type Db } from './db';
+import { forAll, preparedOnce, type Db } from './db';
 import { refreshTokenOfGrant } from './grants';
 import { authorizationCodes, grants, singleUses, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';
@@ -28,25 +28,9 @@ export interface NewAuthorizationCode {
   expiresAt: number;
 }
 
-const insertCode = insertOnce(authorizationCodes, [
-  'codeHash',
-  'clientId',
-  'redirectUri',
-  'codeChallenge',
-  'nonce',
-  'userId',
-  'scope',
-  'authTime',
-  'amr',
-  'wechatAppid',
-  'wechatOpenid',
-  'sid',
-  'expiresAt',
-]);
-
 /** The statement that stores a code, for the caller's batch (the login's way back writes it with the session). */
 export const insertCodeStatement = (db: Db, code: NewAuthorizationCode) =>
-  insertCode(db, {
+  db.insert(authorizationCodes).values({
     codeHash: code.codeHash,
     clientId: code.clientId,
     redirectUri: code.redirectUri,

@@ -1,7 +1,6 @@
-import { fillPlaceholders, sql } from 'drizzle-orm';
+import { fillPlaceholders } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { drizzle } from 'drizzle-orm/d1';
-import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 
 const instances = new WeakMap<D1Database, ReturnType<typeof drizzle>>();
 
@@ -33,44 +32,28 @@ export function preparedOnce<Prepared>(build: (db: Db) => Prepared): (db: Db) =>
 interface Prepared {
   getQuery(): { sql: string; params: unknown[] };
   mapResult(result: unknown, isFromBatch?: boolean): unknown;
-  run(placeholderValues?: Record<string, unknown>): Promise<unknown>;
 }
 
 /**
  * A batch's statement from one prepared once per database (preparedOnce,
  * with `sql.placeholder`s), bound to `values`: what drizzle's D1 batch asks
  * of a query builder (`_prepare()`: the statement, its query, how its rows
- * are read), without building the SQL again. `run()` runs it on its own.
+ * are read), without building the SQL again.
  */
-export function forBatch(prepared: Prepared, values: Record<string, unknown>): BatchItem<'sqlite'> & { run(): Promise<unknown> } {
+export function forBatch(prepared: Prepared, values: Record<string, unknown>): BatchItem<'sqlite'> {
   const { sql: text, params } = prepared.getQuery();
   const bound = {
     stmt: (prepared as unknown as { stmt: D1PreparedStatement }).stmt,
     getQuery: () => ({ sql: text, params: fillPlaceholders(params, values) }),
     mapResult: (result: unknown, isFromBatch?: boolean) => prepared.mapResult(result, isFromBatch),
   };
-  return { _prepare: () => bound, run: () => prepared.run(values) } as unknown as BatchItem<'sqlite'> & { run(): Promise<unknown> };
+  return { _prepare: () => bound } as unknown as BatchItem<'sqlite'>;
 }
 
 /** Statements prepared once, each bound to the same `values`, for one batch. */
 export function forAll(prepared: readonly [Prepared, ...Prepared[]], values: Record<string, unknown>): [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]] {
   const [first, ...rest] = prepared;
   return [forBatch(first, values), ...rest.map((statement) => forBatch(statement, values))];
-}
-
-/**
- * One row into `table`, for a batch: the INSERT prepared once per database
- * with a placeholder for each of `columns` (drizzle's encoders still apply,
- * JSON columns included), then bound to the row.
- */
-export function insertOnce<Table extends SQLiteTable, Column extends keyof Table['$inferInsert'] & string>(table: Table, columns: readonly Column[]) {
-  const prepared = preparedOnce((db) =>
-    db
-      .insert(table)
-      .values(Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as Table['$inferInsert'])
-      .prepare(),
-  );
-  return (db: Db, row: Pick<Table['$inferInsert'], Column>) => forBatch(prepared(db), row);
 }
 
 /** True when D1 refused a write for a UNIQUE or PRIMARY KEY constraint: a concurrent writer won. */

@@ -1,15 +1,13 @@
 /** Browser login sessions in D1, keyed by the SHA-256 of the cookie value. */
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Subject } from '../types';
-import { insertOnce, preparedOnce, type Db } from './db';
+import { preparedOnce, type Db } from './db';
 import { sessions, users, wechatIdentities } from './schema';
 import { identityNamedBy, subjectColumns, toSubject } from './subjects';
 
 export type Session = typeof sessions.$inferSelect;
 
-const insertSession = insertOnce(sessions, ['idHash', 'userId', 'wechatAppid', 'wechatOpenid', 'authTime', 'amr', 'consents', 'expiresAt']);
-
-export const insertSessionStatement = (db: Db, session: Session) => insertSession(db, session);
+export const insertSessionStatement = (db: Db, session: Session) => db.insert(sessions).values(session);
 
 // Read by every authorization request of a browser that has one: built once per database, then only bound.
 const sessionQuery = preparedOnce((db) =>

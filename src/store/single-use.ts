@@ -4,12 +4,11 @@
  * key and learns which grant the first use made, so that it can be revoked.
  */
 import { eq } from 'drizzle-orm';
-import { insertOnce, type Db } from './db';
+import type { Db } from './db';
 import { singleUses } from './schema';
 
-const insertUse = insertOnce(singleUses, ['key', 'grantId', 'usedAt']);
-
-export const claimStatement = (db: Db, key: string, grantId: string | null, now: number) => insertUse(db, { key, grantId, usedAt: now });
+export const claimStatement = (db: Db, key: string, grantId: string | null, now: number) =>
+  db.insert(singleUses).values({ key, grantId, usedAt: now });
 
 export async function grantOfUse(db: Db, key: string): Promise<string | null | undefined> {
   const row = await db.select({ grantId: singleUses.grantId }).from(singleUses).where(eq(singleUses.key, key)).get();

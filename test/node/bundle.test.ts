@@ -19,9 +19,10 @@ import { newKeySet } from '../../scripts/keys.mjs';
 /**
  * The gzipped upload, as `npm run bench` measures it: the budget the bundle must keep to.
  * Raised from 74 KiB by the smallest quarter-KiB steps that hold form_post, the acr/amr of each door, two signing
- * algorithms and the device poll that issues (77,089 B measured; docs/performance.md "Bundle").
+ * algorithms and the device poll that issues (77,089 B measured), then the statements of the login's binding, the
+ * refresh rotation and the code redemption prepared once (78,006 B; docs/performance.md "Bundle").
  */
-const GZIP_BUDGET_BYTES = 75.5 * 1024;
+const GZIP_BUDGET_BYTES = 76.25 * 1024;
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const outdir = mkdtempSync(join(tmpdir(), 'wechat-oidc-bundle-'));

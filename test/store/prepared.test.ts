@@ -6,14 +6,24 @@
 import { env } from 'cloudflare:workers';
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { database, forAll, forBatch, insertOnce, isUniqueViolation, preparedOnce } from '../../src/store/db';
+import { database, forAll, forBatch, isUniqueViolation, preparedOnce } from '../../src/store/db';
 import { sessions, users } from '../../src/store/schema';
 
 const db = database(env.DB);
 const id = (prefix: string) => `${prefix}-${crypto.randomUUID()}`;
 
-const insertUser = insertOnce(users, ['id', 'phoneNumber', 'nickname', 'picture', 'createdAt', 'updatedAt']);
-const insertSession = insertOnce(sessions, ['idHash', 'userId', 'wechatAppid', 'wechatOpenid', 'authTime', 'amr', 'consents', 'expiresAt']);
+const p = (name: string) => sql.placeholder(name);
+const userInsert = preparedOnce((d) =>
+  d.insert(users).values({ id: p('id'), phoneNumber: null, nickname: p('nickname'), picture: null, createdAt: p('at'), updatedAt: p('at') }).prepare(),
+);
+// consents is a JSON column: the placeholder's value goes through drizzle's encoder.
+const sessionInsert = preparedOnce((d) =>
+  d
+    .insert(sessions)
+    .values({ idHash: p('idHash'), userId: p('userId'), wechatAppid: 'wx-app', wechatOpenid: 'o-1', authTime: 1, amr: 'wechat', consents: p('consents'), expiresAt: 2 })
+    .prepare(),
+);
+const insertUser = (row: { id: string; nickname: string | null; at: number }) => forBatch(userInsert(db), row);
 const userById = preparedOnce((d) => d.select({ id: users.id, nickname: users.nickname }).from(users).where(eq(users.id, sql.placeholder('id'))).prepare());
 
 describe('statements prepared once', () => {
@@ -26,9 +36,9 @@ describe('statements prepared once', () => {
     const [a, b] = [id('user'), id('user')];
     const consents = { 'client-1': 'openid profile' };
     const results = await db.batch([
-      insertUser(db, { id: a, phoneNumber: null, nickname: 'A', picture: null, createdAt: 1, updatedAt: 1 }),
+      insertUser({ id: a, nickname: 'A', at: 1 }),
       db.insert(users).values({ id: b, phoneNumber: null, nickname: 'B', picture: null, createdAt: 1, updatedAt: 1 }),
-      insertSession(db, { idHash: id('session'), userId: a, wechatAppid: 'wx-app', wechatOpenid: 'o-1', authTime: 1, amr: 'wechat', consents, expiresAt: 2 }),
+      forBatch(sessionInsert(db), { idHash: id('session'), userId: a, consents }),
       forBatch(userById(db), { id: a }),
       db.select({ id: users.id, nickname: users.nickname }).from(users).where(eq(users.id, b)),
     ]);
@@ -43,8 +53,8 @@ describe('statements prepared once', () => {
   it('bind each use to its own values, also side by side in one batch', async () => {
     const [a, b] = [id('user'), id('user')];
     await db.batch([
-      insertUser(db, { id: a, phoneNumber: null, nickname: 'first', picture: null, createdAt: 1, updatedAt: 1 }),
-      insertUser(db, { id: b, phoneNumber: null, nickname: 'second', picture: null, createdAt: 2, updatedAt: 2 }),
+      insertUser({ id: a, nickname: 'first', at: 1 }),
+      insertUser({ id: b, nickname: 'second', at: 2 }),
     ]);
     const [first, second, none] = await db.batch([forBatch(userById(db), { id: a }), forBatch(userById(db), { id: b }), forBatch(userById(db), { id: 'nobody' })]);
     expect(first).toEqual([{ id: a, nickname: 'first' }]);
@@ -53,13 +63,16 @@ describe('statements prepared once', () => {
     expect(await db.batch(forAll([userById(db), userById(db)], { id: b }))).toEqual([[{ id: b, nickname: 'second' }], [{ id: b, nickname: 'second' }]]);
   });
 
-  it('run on their own, and fail as the builder would on a constraint', async () => {
-    const a = id('user');
-    await insertUser(db, { id: a, phoneNumber: null, nickname: null, picture: null, createdAt: 3, updatedAt: 3 }).run();
-    expect(await userById(db).all({ id: a })).toEqual([{ id: a, nickname: null }]);
-    const again = await insertUser(db, { id: a, phoneNumber: null, nickname: null, picture: null, createdAt: 3, updatedAt: 3 })
-      .run()
-      .then(() => undefined, (error: unknown) => error);
+  it('fail a batch as the builder would on a constraint, writing none of it', async () => {
+    const [a, b] = [id('user'), id('user')];
+    const row = (userId: string) => ({ id: userId, nickname: null, at: 3 });
+    await db.batch([insertUser(row(a))]);
+    const again = await db.batch([insertUser(row(b)), insertUser(row(a))]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(isUniqueViolation(again)).toBe(true);
+    expect(await userById(db).all({ id: b })).toEqual([]);
+    expect(await userById(db).all({ id: a })).toEqual([{ id: a, nickname: null }]);
   });
 });
