@@ -19,11 +19,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { arrivalAt, launchBrowser, reportFailure, startRelyingParty, type Browser, type RelyingParty } from './support/browser.ts';
 import { approveLogin, handoff, mintCode } from './support/mini-program.ts';
 import { startProvider, type Provider } from './support/provider.ts';
+import { registerWebClient } from './support/clients.ts';
 
 const SCOPE = 'openid profile offline_access';
 const LOGIN_PATH = /^\/login\/([A-Za-z0-9_-]{1,32})$/;
 // http://localhost issuers: openid-client refuses plain http without this.
-const insecure = { execute: [client.allowInsecureRequests] };
 
 let provider: Provider;
 let browser: Browser;
@@ -36,19 +36,12 @@ beforeAll(async () => {
   [provider, browser, rp] = await Promise.all([startProvider(), launchBrowser({ locale: 'en-US' }), startRelyingParty()]);
   REDIRECT_URI = `${rp.origin}/callback`;
   SIGNED_OUT = `${rp.origin}/signed-out`;
-  config = await client.dynamicClientRegistration(
-    new URL(provider.issuer),
-    {
-      client_name: 'Browser E2E',
-      redirect_uris: [REDIRECT_URI],
-      post_logout_redirect_uris: [SIGNED_OUT],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-    },
-    client.ClientSecretBasic(),
-    { ...insecure, initialAccessToken: provider.registrationToken },
-  );
+  config = await registerWebClient(provider, {
+    client_name: 'Browser E2E',
+    redirect_uris: [REDIRECT_URI],
+    post_logout_redirect_uris: [SIGNED_OUT],
+    grant_types: ['authorization_code', 'refresh_token'],
+  });
 });
 
 afterAll(async () => {

@@ -17,8 +17,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchBrowser, reportFailure, WAIT_MS, type Browser } from './support/browser.ts';
 import { approveLogin } from './support/mini-program.ts';
 import { startProvider, type Provider } from './support/provider.ts';
+import { registerWebClient } from './support/clients.ts';
 
-const insecure = { execute: [client.allowInsecureRequests] };
 
 /** A relying party that keeps every form POST its redirect_uri receives, as a `Request` openid-client can read. */
 interface FormPostReceiver {
@@ -82,18 +82,7 @@ let REDIRECT_URI: string;
 beforeAll(async () => {
   [provider, browser, rp] = await Promise.all([startProvider(), launchBrowser({ locale: 'en-US' }), startReceiver()]);
   REDIRECT_URI = `${rp.origin}/callback`;
-  config = await client.dynamicClientRegistration(
-    new URL(provider.issuer),
-    {
-      client_name: 'Form Post E2E',
-      redirect_uris: [REDIRECT_URI],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-    },
-    client.ClientSecretBasic(),
-    { ...insecure, initialAccessToken: provider.registrationToken },
-  );
+  config = await registerWebClient(provider, { client_name: 'Form Post E2E', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', 'refresh_token'] });
 });
 
 afterAll(async () => {

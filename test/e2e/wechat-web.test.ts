@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arrivalAt, launchBrowser, startRelyingParty, type Browser, type RelyingParty } from './support/browser.ts';
 import { mintCode } from './support/mini-program.ts';
 import { startProvider, type Provider } from './support/provider.ts';
+import { registerWebClient } from './support/clients.ts';
 
 const WECHAT_USER_AGENTS = {
   iPhone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2f) NetType/WIFI Language/zh_CN',
   Android: 'Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/122.0 Mobile Safari/537.36 XWEB/1220099 MMWEBSDK/20240301 MMWEBID/1234 MicroMessenger/8.0.48.2580(0x28003036) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64',
 };
-const insecure = { execute: [client.allowInsecureRequests] };
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 let provider: Provider;
@@ -27,12 +27,7 @@ let REDIRECT_URI: string;
 beforeAll(async () => {
   [provider, rp] = await Promise.all([startProvider(), startRelyingParty()]);
   REDIRECT_URI = `${rp.origin}/callback`;
-  config = await client.dynamicClientRegistration(
-    new URL(provider.issuer),
-    { client_name: 'WeChat web E2E', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', TOKEN_EXCHANGE], response_types: ['code'] },
-    client.ClientSecretBasic(),
-    { ...insecure, initialAccessToken: provider.registrationToken },
-  );
+  config = await registerWebClient(provider, { client_name: 'WeChat web E2E', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', TOKEN_EXCHANGE] });
 });
 
 afterAll(async () => {

@@ -5,7 +5,7 @@
  * that lets the form go there and nowhere else.
  */
 import { describe, expect, it } from 'vitest';
-import { approve, authorizeUrl, Browser, deny, pkce, REDIRECT_URI, redeem, startLogin, webClientMetadata } from '../support/browser';
+import { approve, authorizeUrl, Browser, browserLogin, deny, pkce, REDIRECT_URI, redeem, startLogin, webClientMetadata } from '../support/browser';
 import { call, ISSUER, register } from '../support/oidc';
 
 const FORM_POST = { response_mode: 'form_post' };
@@ -102,9 +102,7 @@ describe('response_mode=form_post (OAuth 2.0 Form Post Response Mode §2)', () =
   it('a session answers prompt=none with a posted code', async () => {
     const client = await register(webClientMetadata);
     const browser = new Browser();
-    const loginId = await startLogin(browser, authorizeUrl(client));
-    expect((await approve(loginId)).status).toBe(200);
-    expect((await browser.get(`/login/${loginId}/continue`)).status).toBe(302);
+    await browserLogin(browser, client);
     const silent = await postedForm(await browser.get(authorizeUrl(client, { ...FORM_POST, prompt: 'none', state: 'again' })));
     expect(silent.fields).toMatchObject({ code: expect.any(String), state: 'again', iss: ISSUER });
     expect((await redeem(client, silent.fields.code!)).status).toBe(200);
