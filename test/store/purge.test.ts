@@ -129,7 +129,7 @@ describe('retention, row by row (docs/storage.md "Retention")', () => {
       [false, 1],
     ] as const) {
       await add('a session past expires_at', 'sessions', 'id_hash', seed.session(past - shift), kept);
-      await add('an authorization code past expires_at', 'authorization_codes', 'code_hash', seed.authorizationCode(past - shift), kept);
+      await add("an authorization code past its marker's lifetime", 'authorization_codes', 'code_hash', seed.authorizationCode(past - ttl.authorizationCode - shift), kept);
       await add('a revoked access token past its exp', 'revoked_access_tokens', 'jti', seed.revokedAccessToken(past - shift), kept);
       const liveGrant = await seed.grant(far);
       await add('a refresh token past expires_at', 'refresh_tokens', 'token_hash', seed.refreshToken(liveGrant, past - shift), kept);
