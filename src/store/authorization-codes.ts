@@ -6,7 +6,7 @@
  * conditions, and the last statement reads the row back with the user, so
  * the caller learns whether the grant was made and, if not, why.
  */
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { and, eq, gt, or, sql } from 'drizzle-orm';
 import type { Scope, Subject } from '../types';
 import { forAll, preparedOnce, type Db } from './db';
 import { refreshTokenOfGrant } from './grants';
@@ -77,13 +77,16 @@ export interface RedeemedCode {
 }
 
 /**
- * The redemption as one batch. The claim is made only when the code is this
- * client's, unexpired, for this redirect URI, and its challenge is the
- * verifier's (or both are absent: RFC 9700 §4.8.2 refuses a verifier for a
- * code issued without a challenge); the grant only when this batch made the
- * claim; the refresh token only when the grant exists and offline_access was
- * granted. A second redemption fails the claim's primary key, and the batch
- * as a whole. Built once per database, then bound (redemptionBatch).
+ * The redemption as one batch. The claim is tried only when the code is this
+ * client's, for this redirect URI, and its challenge is the verifier's (or
+ * both are absent: RFC 9700 §4.8.2 refuses a verifier for a code issued
+ * without a challenge), and the code is unexpired or already used; the grant
+ * follows only when this batch made the claim; the refresh token only when
+ * the grant exists and offline_access was granted. A second redemption,
+ * expired by now or not, fails the claim's primary key, and the batch as a
+ * whole, so that the caller revokes what the first was issued (§4.1.2). An
+ * expired code never used is not claimed: nothing is written for it. Built
+ * once per database, then bound (redemptionBatch).
  */
 const redemptionStatements = preparedOnce((db) => {
   const p = {
@@ -98,13 +101,15 @@ const redemptionStatements = preparedOnce((db) => {
     refreshExpiresAt: sql.placeholder('refreshExpiresAt'),
     now: sql.placeholder('now'),
   };
+  const used = sql`EXISTS (SELECT 1 FROM ${singleUses} WHERE ${singleUses.key} = ${p.key})`;
   const claimed = sql`EXISTS (SELECT 1 FROM ${singleUses} WHERE ${singleUses.key} = ${p.key} AND ${singleUses.grantId} = ${p.grantId})`;
   const redeemable = and(
     eq(authorizationCodes.codeHash, p.codeHash),
     eq(authorizationCodes.clientId, p.clientId),
     eq(authorizationCodes.redirectUri, p.redirectUri),
-    gt(authorizationCodes.expiresAt, p.now),
     sql`${authorizationCodes.codeChallenge} IS ${p.challenge}`,
+    // Past its expiry a code is claimed only to fail: the claim of a used code breaks the primary key, whatever the time.
+    or(gt(authorizationCodes.expiresAt, p.now), used),
   );
   const code = eq(authorizationCodes.codeHash, p.codeHash);
   return [

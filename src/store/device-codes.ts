@@ -1,5 +1,5 @@
 /** RFC 8628 device authorizations in D1: issued once, polled often. */
-import { and, eq, gt, isNotNull, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gt, isNotNull, or, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Db } from './db';
 import { refreshTokenOfGrant } from './grants';
@@ -49,7 +49,10 @@ export const deviceUseKey = (codeHash: string) => `device:${codeHash}`;
  * checks (this client's, unexpired, not too soon, approved by a person who
  * still exists), and the grant, its refresh token (with offline_access) and
  * the audit entry follow from the claim. `issued` says whether they did. A
- * second redemption fails the claim's primary key, and the batch as a whole.
+ * poll of this client's after the code was used, expired by now or not,
+ * fails the claim's primary key, and the batch as a whole, so that the
+ * caller revokes what the first was issued (RFC 6749 §4.1.2's rule, applied
+ * to device codes too). A code never used claims nothing until it is due.
  */
 export async function pollDeviceCode(db: Db, codeHash: string, clientId: string, now: number, issue?: DeviceIssue) {
   const polled = and(eq(deviceCodes.codeHash, codeHash), eq(deviceCodes.clientId, clientId));
@@ -90,26 +93,29 @@ const claimedBy = (codeHash: string, grantId: string) =>
 
 const issuedBy = (codeHash: string, issue: DeviceIssue | undefined) => (issue ? claimedBy(codeHash, issue.grantId) : sql<number>`0`).as('issued');
 
+/** True once the device code was used, by this batch or an earlier one. */
+const usedAlready = (codeHash: string) => sql`EXISTS (SELECT 1 FROM ${singleUses} WHERE ${singleUses.key} = ${deviceUseKey(codeHash)})`;
+
 function issueStatements(db: Db, codeHash: string, clientId: string, now: number, issue: DeviceIssue) {
   const due = and(
-    eq(deviceCodes.codeHash, codeHash),
-    eq(deviceCodes.clientId, clientId),
     gt(deviceCodes.expiresAt, now),
     sql`NOT (${tooSoonAt(now)})`,
     eq(loginApprovals.approved, true),
     isNotNull(loginApprovals.wechatAppid),
     isNotNull(loginApprovals.wechatOpenid),
+    isNotNull(users.id),
   );
   const theGrant = eq(grants.id, issue.grantId);
   return [
     // The claim, then the grant from the code and its approval (by a person who still exists), once claimed.
+    // A poll of a used code, however late or soon, claims it again to fail on the primary key, whether or not its answer is still here.
     db.insert(singleUses).select((qb) =>
       qb
         .select({ key: sql`${deviceUseKey(codeHash)}`.as('key'), grantId: sql`${issue.grantId}`.as('grant_id'), usedAt: sql`${now}`.as('used_at') })
         .from(deviceCodes)
-        .innerJoin(loginApprovals, eq(loginApprovals.loginId, deviceCodes.userCode))
-        .innerJoin(users, eq(users.id, loginApprovals.userId))
-        .where(due),
+        .leftJoin(loginApprovals, eq(loginApprovals.loginId, deviceCodes.userCode))
+        .leftJoin(users, eq(users.id, loginApprovals.userId))
+        .where(and(eq(deviceCodes.codeHash, codeHash), eq(deviceCodes.clientId, clientId), or(due, usedAlready(codeHash)))),
     ),
     db.insert(grants).select((qb) =>
       qb

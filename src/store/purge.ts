@@ -77,8 +77,14 @@ export function purgeCutoffs(ttl: Config['ttl'], now: number) {
     approval: past - Math.max(ttl.pendingLogin, ttl.deviceCode),
     /** single_uses.used_at, by the kind of thing used once (see `SINGLE_USE_KINDS`). */
     singleUse: { code: past - ttl.authorizationCode, device: past - ttl.deviceCode, login: past - ttl.pendingLogin },
-    /** sessions, authorization_codes, refresh_tokens and revoked_access_tokens: expires_at. */
+    /** sessions, refresh_tokens and revoked_access_tokens: expires_at. */
     expiry: past,
+    /**
+     * authorization_codes.expires_at: a code is used before its expiry, so its
+     * marker (`singleUse.code`) goes no later than the code, and a replay
+     * always finds the code to be checked against.
+     */
+    code: past - ttl.authorizationCode,
     /**
      * grants: revoked_at or expires_at. After either, no token is issued from
      * the grant; the last access token issued lives ttl.accessToken more.
@@ -153,8 +159,8 @@ export function purgeStatements(db: Db, cutoffs: PurgeCutoffs, limit: number): [
     ],
     // findSession reads only unexpired sessions: an expired one and none answer alike.
     ['sessions', bounded(db, sessions, lt(sessions.expiresAt, cutoffs.expiry), limit)],
-    // Redemption refuses an expired code; its single-use marker, not the code, is what a replay is caught by.
-    ['authorization_codes', bounded(db, authorizationCodes, lt(authorizationCodes.expiresAt, cutoffs.expiry), limit)],
+    // Redemption issues nothing from an expired code, but a replay of a used one (same client, redirect_uri, verifier) revokes while its marker lasts.
+    ['authorization_codes', bounded(db, authorizationCodes, lt(authorizationCodes.expiresAt, cutoffs.code), limit)],
     [
       'refresh_tokens',
       // Kept until expiry even once used, for reuse detection (RFC 9700 §4.14.2); a revoked grant's tokens go with it.

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { approve, authorizeUrl, deny, Browser, browserLogin, pkce, redeem, REDIRECT_URI, startLogin, webClientMetadata } from '../support/browser';
 import { sha256 } from '../../src/crypto';
-import { call, claimsOf, ISSUER, register } from '../support/oidc';
+import { call, claimsOf, ISSUER, postForm, register } from '../support/oidc';
 
 /** Rows a redemption writes: its single use, its grant, its refresh token. */
 const written = async () =>
@@ -13,6 +13,12 @@ async function expectRefusal(response: Promise<Response>, description: RegExp) {
   expect(refused.status).toBe(400);
   expect(await refused.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(description) });
 }
+
+/** Moves a code's expiry a second into the past, as if its 60 s had gone by. */
+const expireCode = async (code: string) =>
+  env.DB.prepare('UPDATE authorization_codes SET expires_at = ? WHERE code_hash = ?').bind(Math.floor(Date.now() / 1000) - 1, await sha256(code)).run();
+
+const refresh = (client: Parameters<typeof redeem>[0], token: string) => postForm('/token', client, { grant_type: 'refresh_token', refresh_token: token });
 
 const userinfoStatus = async (accessToken: string) =>
   (await call('/userinfo', { headers: { Authorization: `Bearer ${accessToken}` } })).status;
@@ -264,6 +270,43 @@ describe('authorization code grant (RFC 6749 §4.1.3, RFC 7636)', () => {
     expect(await userinfoStatus(first.access_token!)).toBe(401);
     const refreshed = await redeem(client, result.get('code')!);
     expect(refreshed.status).toBe(400);
+  });
+
+  it("refuses a code replayed after its expiry and revokes the first redemption's tokens, but only for the same client, redirect_uri and verifier", async () => {
+    const client = await register(webClientMetadata);
+    const other = await register(webClientMetadata);
+    const { verifier, challenge } = await pkce();
+    const code = (await browserLogin(new Browser(), client, { code_challenge: challenge, code_challenge_method: 'S256' })).get('code')!;
+    const first = await (await redeem(client, code, verifier)).json<Record<string, string>>();
+    expect(first.refresh_token).toEqual(expect.any(String));
+    await expireCode(code);
+    const before = await written();
+
+    // Replays that fail the code's own checks are refused without touching the grant.
+    await expectRefusal(redeem(other, code, verifier), /invalid or expired/);
+    await expectRefusal(redeem(client, code, (await pkce()).verifier), /invalid or expired/);
+    await expectRefusal(redeem(client, code, verifier, 'https://rp.example/other'), /invalid or expired/);
+    expect(await userinfoStatus(first.access_token!)).toBe(200);
+
+    await expectRefusal(redeem(client, code, verifier), /already used/);
+    expect(await userinfoStatus(first.access_token!)).toBe(401);
+    await expectRefusal(refresh(client, first.refresh_token!), /revoked|invalid/);
+    // The replay wrote nothing of its own.
+    expect(await written()).toEqual(before);
+  });
+
+  it('issues nothing for an expired code never redeemed, however often it is presented', async () => {
+    const client = await register(webClientMetadata);
+    const { verifier, challenge } = await pkce();
+    const code = (await browserLogin(new Browser(), client, { code_challenge: challenge, code_challenge_method: 'S256' })).get('code')!;
+    await expireCode(code);
+    const before = await written();
+    await expectRefusal(redeem(client, code, verifier), /invalid or expired/);
+    // No marker was left behind for a later attempt to take for a first use.
+    await expectRefusal(redeem(client, code, verifier), /invalid or expired/);
+    expect(await written()).toEqual(before);
+    const marker = await env.DB.prepare('SELECT count(*) AS n FROM single_uses WHERE key = ?').bind(`code:${await sha256(code)}`).first<{ n: number }>();
+    expect(marker!.n).toBe(0);
   });
 
   it('lets exactly one of concurrent redemptions succeed, and its access token then fails', async () => {

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { approve, deny } from '../support/browser';
+import { sha256 } from '../../src/crypto';
 import { call, claimsOf, ISSUER, postForm, register, type RegisteredClient } from '../support/oidc';
 
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -70,6 +71,61 @@ describe('device authorization grant (RFC 8628)', () => {
     const device = await authorizeDevice(client);
     await env.DB.prepare('UPDATE device_codes SET expires_at = unixepoch() - 1 WHERE user_code = ?').bind(device.user_code).run();
     expect(await (await poll(client, String(device.device_code))).json()).toMatchObject({ error: 'expired_token' });
+  });
+
+  describe('a poll after the tokens were issued is invalid_grant and revokes them (docs/protocol.md §5.6)', () => {
+    /** A device approved and issued its tokens: the client, its device code and the tokens. */
+    async function issued() {
+      const client = await deviceClient();
+      const device = await authorizeDevice(client);
+      const code = String(device.device_code);
+      expect((await approve(String(device.user_code))).status).toBe(200);
+      const response = await poll(client, code);
+      expect(response.status).toBe(200);
+      return { client, code, userCode: String(device.user_code), tokens: await response.json<Record<string, string>>() };
+    }
+
+    const expectRevoked = async (client: RegisteredClient, tokens: Record<string, string>) => {
+      expect((await call('/userinfo', { headers: { Authorization: `Bearer ${tokens.access_token}` } })).status).toBe(401);
+      const refreshed = await postForm('/token', client, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
+      expect(refreshed.status).toBe(400);
+      expect(await refreshed.json()).toMatchObject({ error: 'invalid_grant' });
+    };
+
+    it('after the device code expired', async () => {
+      const { client, code, userCode, tokens } = await issued();
+      await env.DB.prepare('UPDATE device_codes SET expires_at = unixepoch() - 1 WHERE user_code = ?').bind(userCode).run();
+      await waitInterval(code);
+      // Another client's poll is refused as an unknown code, and revokes nothing.
+      expect(await (await poll(await deviceClient(), code)).json()).toMatchObject({ error: 'invalid_grant' });
+      expect((await call('/userinfo', { headers: { Authorization: `Bearer ${tokens.access_token}` } })).status).toBe(200);
+
+      const replay = await poll(client, code);
+      expect(replay.status).toBe(400);
+      expect(await replay.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/already used/) });
+      await expectRevoked(client, tokens);
+    });
+
+    it('sooner than the interval', async () => {
+      const { client, code, tokens } = await issued();
+      const replay = await poll(client, code);
+      expect(replay.status).toBe(400);
+      expect(await replay.json()).toMatchObject({ error: 'invalid_grant' });
+      await expectRevoked(client, tokens);
+    });
+  });
+
+  it('issues nothing for an approved device code that expired before its poll, however often polled', async () => {
+    const client = await deviceClient();
+    const device = await authorizeDevice(client);
+    const code = String(device.device_code);
+    expect((await approve(String(device.user_code))).status).toBe(200);
+    await env.DB.prepare('UPDATE device_codes SET expires_at = unixepoch() - 1 WHERE user_code = ?').bind(device.user_code).run();
+    const grants = () => env.DB.prepare('SELECT count(*) AS n FROM grants WHERE client_id = ?').bind(client.client_id).first<{ n: number }>();
+    for (let i = 0; i < 2; i++) expect(await (await poll(client, await waitInterval(code))).json()).toMatchObject({ error: 'expired_token' });
+    expect((await grants())!.n).toBe(0);
+    const marker = await env.DB.prepare('SELECT count(*) AS n FROM single_uses WHERE key = ?').bind(`device:${await sha256(code)}`).first<{ n: number }>();
+    expect(marker!.n).toBe(0);
   });
 
   it("refuses unknown device codes, other clients' codes, and clients without the grant", async () => {

@@ -129,7 +129,7 @@ describe('retention, row by row (docs/storage.md "Retention")', () => {
       [false, 1],
     ] as const) {
       await add('a session past expires_at', 'sessions', 'id_hash', seed.session(past - shift), kept);
-      await add('an authorization code past expires_at', 'authorization_codes', 'code_hash', seed.authorizationCode(past - shift), kept);
+      await add("an authorization code past its marker's lifetime", 'authorization_codes', 'code_hash', seed.authorizationCode(past - ttl.authorizationCode - shift), kept);
       await add('a revoked access token past its exp', 'revoked_access_tokens', 'jti', seed.revokedAccessToken(past - shift), kept);
       const liveGrant = await seed.grant(far);
       await add('a refresh token past expires_at', 'refresh_tokens', 'token_hash', seed.refreshToken(liveGrant, past - shift), kept);
@@ -294,6 +294,31 @@ describe('the single-use guards outlive what they guard', () => {
     expect((await call('/userinfo', { headers: { Authorization: `Bearer ${accessToken}` } })).status).toBe(401);
   });
 
+  it('a code redeemed at its last second and replayed after its expiry and a purge revokes: the code is kept as long as its marker', async () => {
+    const client = await register({ ...webClientMetadata, token_endpoint_auth_method: 'none' });
+    const { verifier, challenge } = await pkce();
+    const code = (await browserLogin(new Browser(), client, { code_challenge: challenge, code_challenge_method: 'S256' })).get('code')!;
+    const first = await redeem(client, code, verifier);
+    expect(first.status).toBe(200);
+    const { access_token: accessToken } = await first.json<{ access_token: string }>();
+    const hash = await sha256(code);
+    const key = `code:${hash}`;
+
+    // The code expired longer ago than a minute's slack; it was used in its last second, so its marker lasts.
+    const at = nowSeconds();
+    const expiredAt = at - SLACK - ttl.authorizationCode + 2;
+    await sql('UPDATE authorization_codes SET expires_at = ? WHERE code_hash = ?', expiredAt, hash).run();
+    await sql('UPDATE single_uses SET used_at = ? WHERE key = ?', expiredAt - 1, key).run();
+    await runScheduled(at);
+
+    expect(await present('single_uses', 'key', key)).toBe(true);
+    expect(await present('authorization_codes', 'code_hash', hash)).toBe(true);
+    const replay = await redeem(client, code, verifier);
+    expect(replay.status).toBe(400);
+    expect(await replay.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/already used/) });
+    expect((await call('/userinfo', { headers: { Authorization: `Bearer ${accessToken}` } })).status).toBe(401);
+  });
+
   it('a code whose marker is purged has expired by then: refused all the same', async () => {
     const client = await register({ ...webClientMetadata, token_endpoint_auth_method: 'none' });
     const { verifier, challenge } = await pkce();
@@ -339,6 +364,25 @@ describe('the single-use guards outlive what they guard', () => {
 
       const replay = await poll(client, device.device_code);
       expect(await replay.json()).toMatchObject({ error: 'invalid_grant' });
+      expect((await call('/userinfo', { headers: { Authorization: `Bearer ${tokens.access_token}` } })).status).toBe(401);
+    });
+
+    it('a poll after the code expired and its answer was purged still revokes, while its marker lasts', async () => {
+      const { client, device, hash, tokens } = await approvedDevice();
+      const at = nowSeconds();
+      // Approved, then polled for the tokens late in the code's life: the answer goes before the marker.
+      const usedAt = at - SLACK - ttl.deviceCode;
+      await env.DB.batch([
+        sql('UPDATE device_codes SET expires_at = ? WHERE code_hash = ?', usedAt + 1, hash),
+        sql('UPDATE login_approvals SET auth_time = ? WHERE login_id = ?', usedAt - Math.max(ttl.pendingLogin, ttl.deviceCode) + ttl.deviceCode - 1, device.user_code),
+        sql('UPDATE single_uses SET used_at = ? WHERE key = ?', usedAt, `device:${hash}`),
+      ]);
+      await runScheduled(at);
+      expect(await present('login_approvals', 'login_id', device.user_code)).toBe(false);
+      expect(await present('single_uses', 'key', `device:${hash}`)).toBe(true);
+
+      const replay = await poll(client, device.device_code);
+      expect(await replay.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/already used/) });
       expect((await call('/userinfo', { headers: { Authorization: `Bearer ${tokens.access_token}` } })).status).toBe(401);
     });
 
