@@ -52,6 +52,21 @@ describe('POST /wechat/handoff (docs/protocol.md §5)', () => {
     expect((await approve(loginId)).status).toBe(200);
   });
 
+  it.each([
+    ['too long', 'a'.repeat(33)],
+    ['empty', ''],
+    ['with characters no login id has', 'abc/../def'],
+  ])('answers a login id %s as unknown: 404 login_not_found, no WeChat code spent, nothing written', async (_, login) => {
+    const before = await approvals();
+    const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01' });
+    const response = await handoff({ login, code: minted.code, appid: minted.appid });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: 'login_not_found' });
+    expect(await approvals()).toBe(before);
+    // The code was not spent: it still approves a real login.
+    expect((await handoff({ login: await pendingLogin(), code: minted.code, appid: minted.appid })).status).toBe(200);
+  });
+
   it('binds the verified phone number when a phone code is sent', async () => {
     const loginId = await pendingLogin();
     const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01' });
@@ -85,7 +100,7 @@ describe('POST /wechat/handoff (docs/protocol.md §5)', () => {
     ['not JSON', '{'],
     ['a JSON array', '[]'],
     ['no login', { code: 'abc' }],
-    ['a login id too long', { login: 'a'.repeat(33), code: 'abc' }],
+    ['a login that is not a string', { login: 42, code: 'abc' }],
     ['no code', { login: 'abc' }],
     ['a code that is not a string', { login: 'abc', code: 42 }],
     ['deny that is not a boolean', { login: 'abc', deny: 'yes' }],
