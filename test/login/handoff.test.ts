@@ -13,6 +13,12 @@ async function pendingLogin() {
   return startLogin(new Browser(), authorizeUrl(client));
 }
 
+/** Moves a pending login past its expiry, as time would: KV may keep it a while after (src/store/kv.ts). */
+async function expire(loginId: string) {
+  const login = await env.KV.get<{ expiresAt: number }>(`login:${loginId}`, 'json');
+  await env.KV.put(`login:${loginId}`, JSON.stringify({ ...login!, expiresAt: Math.floor(Date.now() / 1000) - 1 }), { expirationTtl: 60 });
+}
+
 describe('POST /wechat/handoff (docs/protocol.md §5)', () => {
   it('approves a pending login once; a second approval is 409 and spends no WeChat code', async () => {
     const loginId = await pendingLogin();
@@ -64,6 +70,19 @@ describe('POST /wechat/handoff (docs/protocol.md §5)', () => {
     expect(await response.json()).toMatchObject({ error: 'login_not_found' });
     expect(await approvals()).toBe(before);
     // The code was not spent: it still approves a real login.
+    expect((await handoff({ login: await pendingLogin(), code: minted.code, appid: minted.appid })).status).toBe(200);
+  });
+
+  it('answers an expired login 404 login_not_found, spending no WeChat code and writing nothing', async () => {
+    const loginId = await pendingLogin();
+    await expire(loginId);
+    const before = await approvals();
+    const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01' });
+    const response = await handoff({ login: loginId, code: minted.code, appid: minted.appid });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: 'login_not_found' });
+    expect(await approvals()).toBe(before);
+    // The code was not spent: it still approves a login that is alive.
     expect((await handoff({ login: await pendingLogin(), code: minted.code, appid: minted.appid })).status).toBe(200);
   });
 
@@ -161,6 +180,15 @@ describe('GET /wechat/handoff/<login>: what the mini program shows before the pe
     const plain = await (await call(`/wechat/handoff/${await pendingLogin()}`)).json<Record<string, unknown>>();
     expect(plain).not.toHaveProperty('client_uri');
     expect(plain).not.toHaveProperty('logo_uri');
+  });
+
+  it('an expired login is 404 login_not_found', async () => {
+    const loginId = await pendingLogin();
+    expect((await call(`/wechat/handoff/${loginId}`)).status).toBe(200);
+    await expire(loginId);
+    const response = await call(`/wechat/handoff/${loginId}`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: 'login_not_found' });
   });
 
   it('an unknown, malformed or answered login is 404, with a JSON error', async () => {
