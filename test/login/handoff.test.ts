@@ -58,32 +58,29 @@ describe('POST /wechat/handoff (docs/protocol.md §5)', () => {
     expect((await approve(loginId)).status).toBe(200);
   });
 
-  it.each([
-    ['too long', 'a'.repeat(33)],
-    ['empty', ''],
-    ['with characters no login id has', 'abc/../def'],
-  ])('answers a login id %s as unknown: 404 login_not_found, no WeChat code spent, nothing written', async (_, login) => {
+  /** Approving `login` is 404 login_not_found: nothing written, and the WeChat code not spent, still good for a live login. */
+  async function expectNotFound(login: string) {
     const before = await approvals();
     const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01' });
     const response = await handoff({ login, code: minted.code, appid: minted.appid });
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: 'login_not_found' });
     expect(await approvals()).toBe(before);
-    // The code was not spent: it still approves a real login.
     expect((await handoff({ login: await pendingLogin(), code: minted.code, appid: minted.appid })).status).toBe(200);
+  }
+
+  it.each([
+    ['too long', 'a'.repeat(33)],
+    ['empty', ''],
+    ['with characters no login id has', 'abc/../def'],
+  ])('answers a login id %s as unknown: 404 login_not_found, no WeChat code spent, nothing written', async (_, login) => {
+    await expectNotFound(login);
   });
 
   it('answers an expired login 404 login_not_found, spending no WeChat code and writing nothing', async () => {
     const loginId = await pendingLogin();
     await expire(loginId);
-    const before = await approvals();
-    const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01' });
-    const response = await handoff({ login: loginId, code: minted.code, appid: minted.appid });
-    expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({ error: 'login_not_found' });
-    expect(await approvals()).toBe(before);
-    // The code was not spent: it still approves a login that is alive.
-    expect((await handoff({ login: await pendingLogin(), code: minted.code, appid: minted.appid })).status).toBe(200);
+    await expectNotFound(loginId);
   });
 
   it('binds the verified phone number when a phone code is sent', async () => {
