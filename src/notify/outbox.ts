@@ -49,5 +49,7 @@ export function logOutRelyingParties(bridge: Bridge, logouts: readonly RelyingPa
 
 function send(bridge: Bridge, deliveries: Delivery[]): void {
   if (deliveries.length === 0) return;
-  bridge.defer(bridge.env.DELIVERIES.sendBatch(deliveries.map((body) => ({ body, contentType: 'json' }))));
+  // Called in an async function: a binding that throws where it is called fails the delivery only, as one whose promise rejects does.
+  const queued = async () => bridge.env.DELIVERIES.sendBatch(deliveries.map((body) => ({ body, contentType: 'json' })));
+  bridge.defer(queued());
 }

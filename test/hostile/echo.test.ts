@@ -54,10 +54,6 @@ describe('error descriptions name our parameter, never the client’s words', ()
     await expectNoEcho(repeated, 400, 'a parameter is repeated');
   });
 
-  it('revocation: an unknown token_type_hint', async () => {
-    await expectNoEcho(await postForm('/revoke', client, { token: 'abc', token_type_hint: MARK }), 400, 'token_type_hint has an unsupported value');
-  });
-
   it('registration: a bad redirect URI or an unsupported value is named by its place', async () => {
     const registerWith = (metadata: Record<string, unknown>) =>
       call('/register', {

@@ -13,6 +13,12 @@ async function pendingLogin() {
   return startLogin(new Browser(), authorizeUrl(client));
 }
 
+/** Moves a pending login past its expiry, as time would: KV may keep it a while after (src/store/kv.ts). */
+async function expire(loginId: string) {
+  const login = await env.KV.get<{ expiresAt: number }>(`login:${loginId}`, 'json');
+  await env.KV.put(`login:${loginId}`, JSON.stringify({ ...login!, expiresAt: Math.floor(Date.now() / 1000) - 1 }), { expirationTtl: 60 });
+}
+
 describe('POST /wechat/handoff (docs/protocol.md §5)', () => {
   it('approves a pending login once; a second approval is 409 and spends no WeChat code', async () => {
     const loginId = await pendingLogin();
@@ -52,6 +58,31 @@ describe('POST /wechat/handoff (docs/protocol.md §5)', () => {
     expect((await approve(loginId)).status).toBe(200);
   });
 
+  /** Approving `login` is 404 login_not_found: nothing written, and the WeChat code not spent, still good for a live login. */
+  async function expectNotFound(login: string) {
+    const before = await approvals();
+    const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01' });
+    const response = await handoff({ login, code: minted.code, appid: minted.appid });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: 'login_not_found' });
+    expect(await approvals()).toBe(before);
+    expect((await handoff({ login: await pendingLogin(), code: minted.code, appid: minted.appid })).status).toBe(200);
+  }
+
+  it.each([
+    ['too long', 'a'.repeat(33)],
+    ['empty', ''],
+    ['with characters no login id has', 'abc/../def'],
+  ])('answers a login id %s as unknown: 404 login_not_found, no WeChat code spent, nothing written', async (_, login) => {
+    await expectNotFound(login);
+  });
+
+  it('answers an expired login 404 login_not_found, spending no WeChat code and writing nothing', async () => {
+    const loginId = await pendingLogin();
+    await expire(loginId);
+    await expectNotFound(loginId);
+  });
+
   it('binds the verified phone number when a phone code is sent', async () => {
     const loginId = await pendingLogin();
     const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01' });
@@ -85,7 +116,7 @@ describe('POST /wechat/handoff (docs/protocol.md §5)', () => {
     ['not JSON', '{'],
     ['a JSON array', '[]'],
     ['no login', { code: 'abc' }],
-    ['a login id too long', { login: 'a'.repeat(33), code: 'abc' }],
+    ['a login that is not a string', { login: 42, code: 'abc' }],
     ['no code', { login: 'abc' }],
     ['a code that is not a string', { login: 'abc', code: 42 }],
     ['deny that is not a boolean', { login: 'abc', deny: 'yes' }],
@@ -146,6 +177,15 @@ describe('GET /wechat/handoff/<login>: what the mini program shows before the pe
     const plain = await (await call(`/wechat/handoff/${await pendingLogin()}`)).json<Record<string, unknown>>();
     expect(plain).not.toHaveProperty('client_uri');
     expect(plain).not.toHaveProperty('logo_uri');
+  });
+
+  it('an expired login is 404 login_not_found', async () => {
+    const loginId = await pendingLogin();
+    expect((await call(`/wechat/handoff/${loginId}`)).status).toBe(200);
+    await expire(loginId);
+    const response = await call(`/wechat/handoff/${loginId}`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: 'login_not_found' });
   });
 
   it('an unknown, malformed or answered login is 404, with a JSON error', async () => {

@@ -51,6 +51,23 @@ export function recordingQueue(bindings: Partial<Env> = {}) {
   return { env: { ...env, ...bindings, DELIVERIES: queue } as Env, sent };
 }
 
+/**
+ * An env whose deliveries queue fails every send: by throwing where it is
+ * called (`throws`), by the promise it returns (`rejects`), or by never
+ * answering (`hangs`).
+ */
+export function failingQueue(how: 'throws' | 'rejects' | 'hangs', bindings: Partial<Env> = {}) {
+  let attempts = 0;
+  const fail = () => {
+    attempts++;
+    const error = new Error('Queue send failed: the deliveries queue is down');
+    if (how === 'throws') throw error;
+    return how === 'rejects' ? Promise.reject(error) : new Promise<never>(() => undefined);
+  };
+  const queue = { send: fail, sendBatch: fail } as unknown as Queue<unknown>;
+  return { env: { ...env, ...bindings, DELIVERIES: queue } as Env, attempts: () => attempts };
+}
+
 export interface Posted {
   url: string;
   headers: Headers;

@@ -5,14 +5,15 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { createHmac } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config';
 import dev from '../../src/dev';
 import { retryDelaySeconds, type WebhookDelivery } from '../../src/notify/consumer';
 import type { LifeEvent } from '../../src/notify/outbox';
 import { webhookBody, webhookHeaders, webhookId } from '../../src/notify/webhooks';
-import { APP_CODE, basic, ISSUER, mint, register, uniqueId } from '../support/oidc';
-import { DELIVERIES_QUEUE, receiver, recordingQueue, runQueue } from './support';
+import { authorizeUrl, Browser, REDIRECT_URI, startLogin, webClientMetadata } from '../support/browser';
+import { APP_CODE, basic, ISSUER, mint, register, type TokenSet, uniqueId } from '../support/oidc';
+import { DELIVERIES_QUEUE, failingQueue, receiver, recordingQueue, runQueue } from './support';
 
 // The example of the Standard Webhooks specification.
 const SPEC_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -30,6 +31,14 @@ const created: LifeEvent = { type: 'user.created', at: 1_700_000_000, data: { su
 /** An independent computation of the signature, with node:crypto. */
 const expectedSignature = (key: string, id: string, timestamp: string, body: string) =>
   `v1,${createHmac('sha256', Buffer.from(key.slice('whsec_'.length), 'base64')).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+
+/** A token exchange of an app's `code` by `client`, as the client sends it. */
+const tokenExchange = (client: { client_id: string; client_secret?: string }, minted: { code: string; appid: string }) =>
+  new Request(`${ISSUER}/token`, {
+    method: 'POST',
+    headers: { Authorization: basic(client), 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: minted.code, subject_token_type: APP_CODE, wechat_appid: minted.appid, scope: 'openid' }),
+  });
 
 let restore: (() => void) | undefined;
 afterEach(() => restore?.());
@@ -96,21 +105,7 @@ describe('the events a login queues', () => {
     const client = await register();
     const minted = await mint({ kind: 'app', openid: uniqueId('o-'), unionid: uniqueId('u-') });
     const ctx = createExecutionContext();
-    const response = await dev.fetch(
-      new Request(`${ISSUER}/token`, {
-        method: 'POST',
-        headers: { Authorization: basic(client), 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-          subject_token: minted.code,
-          subject_token_type: APP_CODE,
-          wechat_appid: minted.appid,
-          scope: 'openid',
-        }),
-      }),
-      env,
-      ctx,
-    );
+    const response = await dev.fetch(tokenExchange(client, minted), env, ctx);
     await waitOnExecutionContext(ctx);
     expect(response.status).toBe(200);
     return sent.map((delivery) => (delivery as { event: LifeEvent }).event.type);
@@ -124,6 +119,81 @@ describe('the events a login queues', () => {
   it('are none when no receiver subscribes to them, or without WEBHOOKS', async () => {
     expect(await newPersonLogin({ WEBHOOKS: JSON.stringify([HOOKS[1]]) })).toEqual([]);
     expect(await newPersonLogin({ WEBHOOKS: undefined })).toEqual([]);
+  });
+});
+
+describe('a delivery never delays or fails a login', () => {
+  /** One request through the development entry with `bindings`, its deferred work run to the end. */
+  async function served(bindings: Env, request: Request | string, init: RequestInit = {}) {
+    const ctx = createExecutionContext();
+    const response = await dev.fetch(typeof request === 'string' ? new Request(`${ISSUER}${request}`, { redirect: 'manual', ...init }) : request, bindings, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+
+  /** What the bridge logged while `run` ran. */
+  async function logged<T>(run: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+    const spies = (['error', 'warn', 'log', 'info'] as const).map((level) => vi.spyOn(console, level).mockImplementation(() => undefined));
+    try {
+      const result = await run();
+      return { result, lines: spies.flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(' '))) };
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  }
+
+  it.each(['throws', 'rejects'] as const)('the token exchange answers its tokens when the queue %s; the failure is logged without a secret', async (how) => {
+    const { env, attempts } = failingQueue(how, { WEBHOOKS });
+    const client = await register();
+    const minted = await mint({ kind: 'app', openid: uniqueId('o-'), unionid: uniqueId('u-') });
+    const { result: response, lines } = await logged(() => served(env, tokenExchange(client, minted)));
+    expect(response.status).toBe(200);
+    const tokens = await response.json<TokenSet>();
+    expect(tokens).toMatchObject({ access_token: expect.any(String), id_token: expect.any(String), token_type: 'Bearer' });
+    // user.created and login.succeeded were handed to the queue, which failed them.
+    expect(attempts()).toBeGreaterThan(0);
+    expect(lines).toEqual([expect.stringContaining('deferred work failed')]);
+    for (const secret of [client.client_secret!, minted.code, tokens.access_token, tokens.id_token!, ...HOOKS.map((hook) => hook.secret)]) {
+      expect(lines.join('\n')).not.toContain(secret);
+    }
+  });
+
+  it('the token exchange answers while the queue never does: the send waits past the response', async () => {
+    const { env, attempts } = failingQueue('hangs', { WEBHOOKS });
+    const client = await register();
+    const minted = await mint({ kind: 'app', openid: uniqueId('o-') });
+    // The execution context is not waited on: what it holds never ends.
+    const response = await dev.fetch(tokenExchange(client, minted), env, createExecutionContext());
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ access_token: expect.any(String) });
+    expect(attempts()).toBeGreaterThan(0);
+  });
+
+  it.each(['throws', 'rejects'] as const)('a browser login is approved and goes back to the client when the queue %s', async (how) => {
+    const { env, attempts } = failingQueue(how, { WEBHOOKS });
+    const client = await register(webClientMetadata);
+    const browser = new Browser((path, init) => served(env, path, init));
+    const { result: back } = await logged(async () => {
+      const loginId = await startLogin(browser, authorizeUrl(client));
+      // A new person: the approval binds them (user.created), the way back logs them in (login.succeeded).
+      const minted = await mint({ kind: 'miniprogram', appid: 'wx0000000000mini01', openid: uniqueId('o-') });
+      const approved = await served(env, '/wechat/handoff', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ login: loginId, code: minted.code, appid: minted.appid }),
+      });
+      expect(await approved.json()).toMatchObject({ status: 'approved' });
+      const sent = attempts();
+      expect(sent).toBeGreaterThan(0);
+      const back = await browser.get(`/login/${loginId}/continue`);
+      expect(attempts()).toBeGreaterThan(sent);
+      return back;
+    });
+    expect(back.status).toBe(302);
+    const location = new URL(back.headers.get('Location')!);
+    expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URI);
+    expect(location.searchParams.get('code')).toEqual(expect.any(String));
+    expect(location.searchParams.get('state')).toBe('state-123');
   });
 });
 

@@ -28,6 +28,9 @@ describe('discovery (docs/protocol.md §2)', () => {
     expect(doc.scopes_supported).toEqual(expect.arrayContaining(['openid', 'profile', 'phone', 'offline_access', 'wechat']));
     expect(doc.claims_supported).toEqual(expect.arrayContaining(['sub', 'phone_number', 'wechat_unionid']));
     expect(doc.authorization_response_iss_parameter_supported).toBe(true);
+    // OpenID Connect Discovery 1.0 §3: both REQUIRED. A `sub` is per client only when the client registered `subject_type` `pairwise` (docs/protocol.md §7 "Subjects").
+    expect(doc.response_types_supported).toContain('code');
+    expect([...(doc.subject_types_supported as string[])].sort()).toEqual(['pairwise', 'public']);
   });
 
   it('publishes the RS256 and the ES256 key, public parts only, each with kid, alg and use', async () => {

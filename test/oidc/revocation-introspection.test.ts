@@ -67,11 +67,23 @@ describe('revocation (RFC 7009)', () => {
     expect(await userinfoStatus(tokens.access_token)).toBe(200);
   });
 
-  it('refuses an unsupported hint, a missing token and an unauthenticated client', async () => {
+  it.each(['id_token', 'urn:example:unknown', ''])('ignores the unknown hint %j: the token is found as if no hint were given (§2.1)', async (hint) => {
     const client = await register();
-    expect(await (await postForm('/revoke', client, { token: 'x', token_type_hint: 'id_token' })).json()).toMatchObject({
-      error: 'unsupported_token_type',
-    });
+    const tokens = await login(client, { kind: 'app' });
+    const access = await postForm('/revoke', client, { token: tokens.access_token, token_type_hint: hint });
+    expect(access.status).toBe(200);
+    expect(await access.text()).toBe('');
+    expect(await userinfoStatus(tokens.access_token)).toBe(401);
+    expect((await introspect(client, tokens.refresh_token!)).active).toBe(true);
+
+    expect((await postForm('/revoke', client, { token: tokens.refresh_token!, token_type_hint: hint })).status).toBe(200);
+    expect(await introspect(client, tokens.refresh_token!)).toEqual({ active: false });
+    // An unknown token with an unknown hint: 200 too (§2.2).
+    expect((await postForm('/revoke', client, { token: 'unknown', token_type_hint: hint })).status).toBe(200);
+  });
+
+  it('refuses a missing token and an unauthenticated client', async () => {
+    const client = await register();
     expect(await (await postForm('/revoke', client, {})).json()).toMatchObject({ error: 'invalid_request' });
     expect((await postForm('/revoke', undefined, { token: 'x' })).status).toBe(401);
   });
