@@ -200,6 +200,20 @@ describe('the Website App, on a desktop (docs/protocol.md §5a)', () => {
   });
 });
 
+describe("a device's login opened in WeChat's browser", () => {
+  it('keeps to the mini program: the Official Account answers browser logins only', async () => {
+    const client = await register({ token_endpoint_auth_method: 'none', application_type: 'native', grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], client_name: 'TV' });
+    const device = (await (await postForm('/device_authorization', client, { scope: 'openid' })).json()) as { user_code: string };
+    const browser = new Browser();
+    const page = await browser.get(`/login/${device.user_code}`, { 'User-Agent': WECHAT_UA });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('data-mode="device"');
+    expect(methodsOf(html)).toEqual(['miniprogram-code', 'open-wechat']);
+    expect((await browser.get(`/login/${device.user_code}/wechat/officialaccount`, { 'User-Agent': WECHAT_UA })).status).toBe(404);
+  });
+});
+
 describe('the Official Account outside WeChat', () => {
   it.each([
     ['a desktop', DESKTOP_UA, ['miniprogram-code', 'website-qr', 'open-wechat']],
