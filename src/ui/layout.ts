@@ -63,7 +63,7 @@ pre{margin:.75rem 0 0;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.812
 @media (max-width:40rem){
 main{padding:1.25rem}
 .open{order:-1}
-.open .button{display:block;padding:1rem;background:var(--accent);border-color:var(--accent);color:#fff;font-size:1.125rem}
+.open .button,.lead .button{display:block;padding:1rem;background:var(--accent);border-color:var(--accent);color:#fff;font-size:1.125rem}
 .qr img{width:160px;height:160px}
 }
 `;
