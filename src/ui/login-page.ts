@@ -32,9 +32,9 @@ export interface LoginPageProps {
   userCode?: string;
   /** The page's own same-origin URL, shown in the address bar when another URL (the authorization request) served it. */
   pageUrl: string;
-  /** Same-origin URL of the mini program code image; absent: no mini program is configured. */
+  /** Same-origin URL of the mini program code image; absent: no mini program is configured, or the Official Account replaces it (WeChat's browser). */
   qrUrl?: string;
-  /** Same-origin URL that redirects to the `weixin://` URL Scheme; absent with `qrUrl`. */
+  /** Same-origin URL that redirects to the `weixin://` URL Scheme; absent: no mini program is configured. */
   openUrl?: string;
   /** Same-origin URL that leads to the Official Account's authorization (browser logins in WeChat's browser only). */
   officialAccountUrl?: string;
