@@ -48,10 +48,11 @@ export async function loginPage(c: AppContext, context: Bridge, login: PendingLo
   // The door is picked by where the person is (docs/protocol.md §5a) and the acr asked for; only configured doors appear.
   const browser = login.authorization !== undefined;
   const doors = loginDoors(config, client, { browser, inWeChat: inWeChat(userAgent), onMobile: onMobile(userAgent) }, login.authorization?.acr);
-  if (doors[0] === 'officialaccount') return c.redirect(`${base}/wechat/officialaccount`, 302);
+  // Offered, not followed: the page shows whom the person signs in to before WeChat's authorization, which for snsapi_base shows nothing.
+  const officialAccount = doors.includes('officialaccount');
   const miniProgram = doors.includes('miniprogram_approval') ? loginMiniProgram(config, client) : undefined;
   const website = doors.includes('website') ? loginApp(config, client, 'website') : undefined;
-  if (!miniProgram && !website) {
+  if (!officialAccount && !miniProgram && !website) {
     // OpenID Connect Core §5.5.1.1: no door here gives the essential acr; the client hears so.
     const request = login.authorization;
     if (request?.acr?.essential) {
@@ -70,9 +71,11 @@ export async function loginPage(c: AppContext, context: Bridge, login: PendingLo
       mode: browser ? 'authorization' : 'device',
       userCode: browser ? undefined : login.id,
       pageUrl: base,
-      ...(miniProgram && { qrUrl: `${base}/qr`, openUrl: `${base}/open` }),
+      officialAccountUrl: officialAccount ? `${base}/wechat/officialaccount` : undefined,
+      // A mini program code cannot be scanned on the phone that shows it: in WeChat's browser the Official Account replaces it.
+      ...(miniProgram && { qrUrl: officialAccount ? undefined : `${base}/qr`, openUrl: `${base}/open` }),
       websiteUrl: website && `${base}/wechat/website`,
-      websiteFirst: doors[0] === 'website',
+      first: doors[0] === 'officialaccount' || doors[0] === 'website' ? doors[0] : undefined,
       statusUrl: `${base}/status`,
       continueUrl: `${base}/continue`,
       addOn: miniProgram && addOn?.({ locale, loginId: login.id, miniprogramAppid: miniProgram.appid, nonce }),

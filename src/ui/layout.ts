@@ -47,6 +47,7 @@ p{margin:.5rem 0}
 .button.primary{background:var(--accent);border-color:var(--accent);color:#fff}
 .button:disabled{opacity:.6;cursor:wait}
 .ways{display:flex;flex-direction:column;gap:1.5rem;margin:1.5rem 0}
+.lead{order:-2}
 .qr img{display:block;margin:0 auto .5rem;width:220px;height:220px;padding:8px;border-radius:8px;background:#fff}
 .user-code{margin:0;font:700 2rem/1.2 ui-monospace,"SF Mono",Menlo,Consolas,monospace;letter-spacing:.15em;overflow-wrap:anywhere}
 .status{min-height:1.5em;font-weight:600}
@@ -62,7 +63,7 @@ pre{margin:.75rem 0 0;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.812
 @media (max-width:40rem){
 main{padding:1.25rem}
 .open{order:-1}
-.open .button{display:block;padding:1rem;background:var(--accent);border-color:var(--accent);color:#fff;font-size:1.125rem}
+.open .button,.lead .button{display:block;padding:1rem;background:var(--accent);border-color:var(--accent);color:#fff;font-size:1.125rem}
 .qr img{width:160px;height:160px}
 }
 `;

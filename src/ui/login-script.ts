@@ -2,6 +2,8 @@
  * The login page's only script (plain browser JavaScript, run under the CSP
  * nonce). It reads everything from data attributes that the server rendered
  * and escaped, so the script itself is a constant:
+ * - served as the answer to the authorization request, the page shows its own
+ *   URL (`data-page-url`): a reload then does not start another login;
  * - polls `data-status-url` until the pending login is approved, denied or
  *   expired, backing off on errors and honouring Retry-After, and checking at
  *   once when the tab comes back (from WeChat, on a phone);
@@ -25,7 +27,6 @@ export const LOGIN_SCRIPT = `(() => {
   let failures = 0;
   let finished = false;
 
-  // Served as the answer to the authorization request, the page shows its own URL: a reload then does not start another login.
   if (root.dataset.pageUrl && location.pathname !== root.dataset.pageUrl) history.replaceState(null, '', root.dataset.pageUrl);
 
   const say = (message, isError) => {
@@ -90,7 +91,6 @@ export const LOGIN_SCRIPT = `(() => {
 
   document.addEventListener('login:check', () => schedule(0));
 
-  // Back from WeChat on a phone: look at once rather than at the next tick.
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') schedule(0);
   });

@@ -330,7 +330,8 @@ describe('a native app with AppAuth-JS 1.3.2, in headless Chromium', () => {
         const { request, response, error } = await authorize(
           { nonce, prompt: 'login' },
           async (page) => {
-            if (door === 'website') await page.getByTestId('website-qr').click();
+            // The login page names the app first; the person chooses the door.
+            await page.getByTestId(door === 'website' ? 'website-qr' : 'officialaccount').click();
             await page.waitForURL((url) => url.pathname.startsWith('/sandbox/wechat/connect/'));
             await page.locator('input[name="unionid"]').fill(unionid);
             await page.locator('[data-sandbox-approve]').click();

@@ -1,12 +1,14 @@
 /**
  * WeChat's own web logins in real Chromium (docs/protocol.md §5a), through the
  * sandbox's stand-ins for WeChat's pages, completed by openid-client: inside
- * WeChat's browser (an iPhone's and an Android's User-Agent) the Official
- * Account's authorization, on a desktop the Website App's QR login. The same
- * unionid is the same `sub` as a mini program's token exchange.
+ * WeChat's browser (an iPhone's and an Android's User-Agent) the login page
+ * offers the Official Account's authorization, on a desktop the Website App's
+ * QR login. The same unionid is the same `sub` as a mini program's token
+ * exchange.
  */
 import { randomUUID } from 'node:crypto';
 import * as client from 'openid-client';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arrivalAt, launchBrowser, startRelyingParty, type Browser, type RelyingParty } from './support/browser.ts';
 import { mintCode } from './support/mini-program.ts';
@@ -60,8 +62,11 @@ async function miniProgramSub(unionid: string): Promise<string> {
   return tokens.claims()!.sub;
 }
 
+/** A phone's screen for WeChat's browser: the login page's small-screen layout. */
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+
 async function withBrowser<T>(userAgent: string | undefined, run: (browser: Browser) => Promise<T>): Promise<T> {
-  const browser = await launchBrowser({ locale: 'zh-CN', ...(userAgent && { userAgent }) });
+  const browser = await launchBrowser({ locale: 'zh-CN', ...(userAgent && { userAgent, ...PHONE }) });
   try {
     return await run(browser);
   } finally {
@@ -69,14 +74,33 @@ async function withBrowser<T>(userAgent: string | undefined, run: (browser: Brow
   }
 }
 
+/** The ways in the login page offers, in the order the person sees them (the CSS `order` counts). */
+const waysOn = (page: Page) =>
+  page.locator('[data-login-method]').evaluateAll((nodes) =>
+    nodes
+      .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
+      .map((node) => node.getAttribute('data-login-method')),
+  );
+
+/** From the login page in WeChat's browser, through the Official Account's way in, to WeChat's (here the sandbox's) authorization. */
+async function throughOfficialAccount(page: Page, url: URL) {
+  await page.goto(url.href);
+  // The login page first, naming the application: nothing leaves for WeChat until the person chooses to.
+  await page.locator('[data-login-session]').waitFor();
+  expect(new URL(page.url()).pathname).toMatch(/^\/login\//);
+  expect(await page.locator('h1').textContent()).toContain('WeChat web E2E');
+  expect(await waysOn(page)).toEqual(['officialaccount', 'open-wechat']);
+  expect(await page.locator('img#qr').count()).toBe(0);
+  await page.locator('[data-login-method="officialaccount"]').getByTestId('officialaccount').click();
+  await page.waitForURL((target) => target.pathname === '/sandbox/wechat/connect/oauth2/authorize');
+}
+
 describe("the Official Account inside WeChat's browser", () => {
-  it.each(Object.entries(WECHAT_USER_AGENTS))('%s: straight to the authorization, no code to scan; the same sub as the mini program', async (_, userAgent) => {
+  it.each(Object.entries(WECHAT_USER_AGENTS))('%s: the login page offers it first, no code to scan; through it, the same sub as the mini program', async (_, userAgent) => {
     const unionid = `oa-e2e-${randomUUID()}`;
     await withBrowser(userAgent, async ({ page }) => {
       const request = await authorizationRequest();
-      await page.goto(request.url.href);
-      // No login page in between: WeChat's (here the sandbox's) authorization page.
-      await page.waitForURL((url) => url.pathname === '/sandbox/wechat/connect/oauth2/authorize');
+      await throughOfficialAccount(page, request.url);
       expect(new URL(page.url()).searchParams.get('scope')).toBe('snsapi_userinfo');
       await page.locator('input[name="unionid"]').fill(unionid);
       await page.locator('[data-sandbox-approve]').click();
@@ -93,11 +117,30 @@ describe("the Official Account inside WeChat's browser", () => {
   it('a person who refuses comes back to the client with access_denied', async () => {
     await withBrowser(WECHAT_USER_AGENTS.iPhone, async ({ page }) => {
       const request = await authorizationRequest();
-      await page.goto(request.url.href);
+      await throughOfficialAccount(page, request.url);
       await page.locator('[data-sandbox-cancel]').click();
       const back = await arrivalAt(page, REDIRECT_URI);
       expect(back.searchParams.get('error')).toBe('access_denied');
       expect(back.searchParams.get('state')).toBe(request.state);
+    });
+  });
+});
+
+describe("WeChat's browser without an Official Account for the client", () => {
+  it('shows the mini program way, no Official Account', async () => {
+    const miniProgram = provider.wechatApps.find((app) => app.kind === 'miniprogram')!;
+    const limited = await registerWebClient(provider, { client_name: 'Mini program only', redirect_uris: [REDIRECT_URI], wechat_appids: [miniProgram.appid] });
+    await withBrowser(WECHAT_USER_AGENTS.Android, async ({ page }) => {
+      const url = client.buildAuthorizationUrl(limited, {
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+      });
+      await page.goto(url.href);
+      await page.locator('[data-login-session]').waitFor();
+      expect(await page.locator('[data-login-method="officialaccount"]').count()).toBe(0);
+      expect(await waysOn(page)).toEqual(['open-wechat', 'miniprogram-code']);
     });
   });
 });
@@ -109,8 +152,7 @@ describe("a callback that is not this browser's, or not new", () => {
     try {
       // The victim leaves for WeChat; the URL WeChat would send them back to carries their state.
       const request = await authorizationRequest();
-      await victim.page.goto(request.url.href);
-      await victim.page.waitForURL((url) => url.pathname === '/sandbox/wechat/connect/oauth2/authorize');
+      await throughOfficialAccount(victim.page, request.url);
       const state = new URL(victim.page.url()).searchParams.get('state')!;
       const minted = await mintCode(provider.issuer, { kind: 'officialaccount', scope: 'snsapi_userinfo' });
       const callback = `${provider.issuer}/wechat/callback?code=${minted.code}&state=${state}`;
@@ -141,6 +183,7 @@ describe('the Website App on a desktop', () => {
     await withBrowser(undefined, async ({ page }) => {
       const request = await authorizationRequest();
       await page.goto(request.url.href);
+      expect(await page.locator('[data-login-method="officialaccount"]').count()).toBe(0);
       expect(await page.locator('[data-login-method]').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-login-method')))).toEqual([
         'miniprogram-code',
         'website-qr',

@@ -48,14 +48,25 @@ async function subOfMiniProgramLogin(client: RegisteredClient, unionid: string) 
   return claimsOf(((await response.json()) as { id_token: string }).id_token).sub;
 }
 
+const methodsOf = (html: string) => [...html.matchAll(/data-login-method="([^"]+)"/g)].map((match) => match[1]);
+
 describe('the Official Account, inside WeChat (docs/protocol.md §5a)', () => {
-  it('goes straight to WeChat from the login page, comes back with a code whose sub is the same person as a mini program login with that unionid', async () => {
+  it('is offered first on the login page, no code to scan; through it, a code whose sub is the same person as a mini program login with that unionid', async () => {
     const client = await register({ ...webClientMetadata, grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE] });
     const browser = new Browser();
-    const loginId = await startLogin(browser, authorizeUrl(client));
+    // The authorization request itself serves the page, as it does to WeChat's browser.
+    const first = await browser.get(authorizeUrl(client), { 'User-Agent': WECHAT_UA });
+    expect(first.status).toBe(200);
+    const loginId = /data-login-session="([^"]+)"/.exec(await first.text())![1]!;
+    // The page, not a redirect: the person sees whom they sign in to before WeChat's authorization.
     const page = await browser.get(`/login/${loginId}`, { 'User-Agent': WECHAT_UA });
-    expect(page.status).toBe(302);
-    expect(page.headers.get('Location')).toBe(`/login/${loginId}/wechat/officialaccount`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('Location')).toBeNull();
+    const html = await page.text();
+    expect(methodsOf(html)).toEqual(['officialaccount', 'open-wechat']);
+    expect(html).toMatch(new RegExp(`<a[^>]+data-testid="officialaccount" href="/login/${loginId}/wechat/officialaccount">`));
+    expect(html).toContain(webClientMetadata.client_name);
+    expect(html).not.toContain(`/login/${loginId}/qr`);
     const { page: wechat, state, scope } = await toWeChat(browser, loginId, 'officialaccount', WECHAT_UA);
     // A profile was asked for (scope profile): the page with consent, not the silent one.
     expect(scope).toBe('snsapi_userinfo');
@@ -159,7 +170,7 @@ describe('the Website App, on a desktop (docs/protocol.md §5a)', () => {
     const browser = new Browser();
     const loginId = await startLogin(browser, authorizeUrl(client));
     const page = await (await browser.get(`/login/${loginId}`, { 'User-Agent': DESKTOP_UA })).text();
-    expect([...page.matchAll(/data-login-method="([^"]+)"/g)].map((match) => match[1])).toEqual(['miniprogram-code', 'website-qr', 'open-wechat']);
+    expect(methodsOf(page)).toEqual(['miniprogram-code', 'website-qr', 'open-wechat']);
     const { page: wechat, state, scope } = await toWeChat(browser, loginId, 'website', DESKTOP_UA);
     expect(wechat.pathname).toBe('/sandbox/wechat/connect/qrconnect');
     expect(wechat.searchParams.get('appid')).toBe(WEBSITE);
@@ -168,13 +179,13 @@ describe('the Website App, on a desktop (docs/protocol.md §5a)', () => {
     expect((await toClient(browser, loginId)).searchParams.get('code')).toBeTruthy();
   });
 
-  it('is not offered on a phone, nor to a client limited to its mini program; in WeChat such a client stays on the page', async () => {
+  it('is not offered on a phone, nor to a client limited to its mini program; in WeChat such a client sees the mini program code', async () => {
     const phone = 'Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36';
     const client = await register(webClientMetadata);
     const browser = new Browser();
     const loginId = await startLogin(browser, authorizeUrl(client));
     const onPhone = await (await browser.get(`/login/${loginId}`, { 'User-Agent': phone })).text();
-    expect([...onPhone.matchAll(/data-login-method="([^"]+)"/g)].map((match) => match[1])).toEqual(['miniprogram-code', 'open-wechat']);
+    expect(methodsOf(onPhone)).toEqual(['miniprogram-code', 'open-wechat']);
 
     const miniOnly = await register({ ...webClientMetadata, wechat_appids: ['wx0000000000mini01'] });
     const other = new Browser();
@@ -182,7 +193,39 @@ describe('the Website App, on a desktop (docs/protocol.md §5a)', () => {
     const inWeChat = await other.get(`/login/${otherLogin}`, { 'User-Agent': WECHAT_UA });
     expect(inWeChat.status).toBe(200);
     const html = await inWeChat.text();
-    expect([...html.matchAll(/data-login-method="([^"]+)"/g)].map((match) => match[1])).toEqual(['miniprogram-code', 'open-wechat']);
+    expect(methodsOf(html)).toEqual(['miniprogram-code', 'open-wechat']);
+    expect(html).not.toContain('data-login-method="officialaccount"');
     expect((await other.get(`/login/${otherLogin}/wechat/website`)).status).toBe(404);
+    expect((await other.get(`/login/${otherLogin}/wechat/officialaccount`)).status).toBe(404);
+  });
+});
+
+describe("a device's login opened in WeChat's browser", () => {
+  it('keeps to the mini program: the Official Account answers browser logins only', async () => {
+    const client = await register({ token_endpoint_auth_method: 'none', application_type: 'native', grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], client_name: 'TV' });
+    const device = (await (await postForm('/device_authorization', client, { scope: 'openid' })).json()) as { user_code: string };
+    const browser = new Browser();
+    const page = await browser.get(`/login/${device.user_code}`, { 'User-Agent': WECHAT_UA });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('data-mode="device"');
+    expect(methodsOf(html)).toEqual(['miniprogram-code', 'open-wechat']);
+    expect((await browser.get(`/login/${device.user_code}/wechat/officialaccount`, { 'User-Agent': WECHAT_UA })).status).toBe(404);
+  });
+});
+
+describe('the Official Account outside WeChat', () => {
+  it.each([
+    ['a desktop', DESKTOP_UA, ['miniprogram-code', 'website-qr', 'open-wechat']],
+    ['a phone', 'Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36', ['miniprogram-code', 'open-wechat']],
+  ])('is not offered on %s', async (_, userAgent, expected) => {
+    const client = await register(webClientMetadata);
+    const browser = new Browser();
+    const loginId = await startLogin(browser, authorizeUrl(client));
+    const page = await browser.get(`/login/${loginId}`, { 'User-Agent': userAgent });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(methodsOf(html)).toEqual(expected);
+    expect(html).not.toContain('/wechat/officialaccount');
   });
 });

@@ -134,12 +134,17 @@ describe('acr_values: a preference (OpenID Connect Core §3.1.2.1)', () => {
     expect(await page({ acr_values: 'urn:example:unknown' })).toEqual(['miniprogram-code', 'website-qr', 'open-wechat']);
   });
 
-  it("in WeChat's browser, a preference for the mini program keeps the page instead of the Official Account", async () => {
+  it("in WeChat's browser, the Official Account leads, after the mini program's link when that is preferred; never a code to scan", async () => {
     const client = await register(webClientMetadata);
-    for (const [params, status] of [[{}, 302], [{ acr_values: ACR.miniprogramApproval }, 200]] as const) {
+    for (const [params, expected] of [
+      [{}, ['officialaccount', 'open-wechat']],
+      [{ acr_values: ACR.miniprogramApproval }, ['open-wechat', 'officialaccount']],
+    ] as const) {
       const browser = new Browser();
       const loginId = await startLogin(browser, authorizeUrl(client, params));
-      expect((await browser.get(`/login/${loginId}`, { 'User-Agent': WECHAT_UA })).status).toBe(status);
+      const page = await browser.get(`/login/${loginId}`, { 'User-Agent': WECHAT_UA });
+      expect(page.status).toBe(200);
+      expect(methods(await page.text())).toEqual(expected);
     }
   });
 });
@@ -178,6 +183,21 @@ describe('an essential acr (OpenID Connect Core §5.5.1.1)', () => {
     const browser = new Browser();
     const loginId = await startLogin(browser, authorizeUrl(client, essential(ACR.website)));
     unmet(backAt(await browser.get(`/login/${loginId}`, { 'User-Agent': PHONE_UA })));
+  });
+
+  it("of the Official Account: in WeChat's browser the page offers only it; elsewhere the login page sends the error back", async () => {
+    const client = await register(webClientMetadata);
+    const inWeChat = new Browser();
+    const page = await inWeChat.get(authorizeUrl(client, essential(ACR.officialaccount)), { 'User-Agent': WECHAT_UA });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(methods(html)).toEqual(['officialaccount']);
+    const loginId = /data-login-session="([^"]+)"/.exec(html)![1]!;
+    const code = backAt(await throughWebDoor(inWeChat, loginId, 'officialaccount', WECHAT_UA)).get('code')!;
+    expect((await idTokenOf(await redeem(client, code))).claims.acr).toBe(ACR.officialaccount);
+
+    const desktop = new Browser();
+    unmet(backAt(await desktop.get(authorizeUrl(client, essential(ACR.officialaccount)), { 'User-Agent': DESKTOP_UA })));
   });
 
   it('met by the door used: the code, and the acr asked for', async () => {

@@ -183,9 +183,23 @@ describe('FormPostPage (OAuth 2.0 Form Post Response Mode §2)', () => {
 
 describe('LoginPage door order', () => {
   it("puts the Website App's door before the mini program code when asked, after it otherwise", async () => {
-    const order = async (websiteFirst?: boolean) =>
-      attribute(await render(LoginPage(props({ websiteUrl: '/login/x/wechat/website', websiteFirst }))), 'data-login-method');
+    const order = async (first?: 'website') =>
+      attribute(await render(LoginPage(props({ websiteUrl: '/login/x/wechat/website', first }))), 'data-login-method');
     expect(await order()).toEqual(['miniprogram-code', 'website-qr', 'open-wechat']);
-    expect(await order(true)).toEqual(['website-qr', 'miniprogram-code', 'open-wechat']);
+    expect(await order('website')).toEqual(['website-qr', 'miniprogram-code', 'open-wechat']);
+  });
+
+  it('leads with the Official Account, a same-origin link in the chosen language, after the other ways when another door leads', async () => {
+    for (const locale of ['en', 'zh-CN'] as const) {
+      const html = await render(LoginPage(props({ locale, qrUrl: undefined, officialAccountUrl: '/login/x/wechat/officialaccount', first: 'officialaccount' })));
+      expect(attribute(html, 'data-login-method')).toEqual(['officialaccount', 'open-wechat']);
+      expect(html).toContain('<div class="lead" data-login-method="officialaccount">');
+      expect(html).toMatch(/<a[^>]+id="officialaccount" data-testid="officialaccount" href="\/login\/x\/wechat\/officialaccount">/);
+      expect(html).toContain(`>${t(locale).officialAccountLogin}</a><p class="muted">${t(locale).officialAccountHint}</p>`);
+    }
+    expect(t('en').officialAccountLogin).not.toBe(t('zh-CN').officialAccountLogin);
+    const after = await render(LoginPage(props({ qrUrl: undefined, officialAccountUrl: '/login/x/wechat/officialaccount' })));
+    expect(attribute(after, 'data-login-method')).toEqual(['open-wechat', 'officialaccount']);
+    expect(after).toContain('<div class="official" data-login-method="officialaccount">');
   });
 });

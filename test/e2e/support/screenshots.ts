@@ -5,10 +5,10 @@
  * login in headless Chromium at a desktop and a phone size, and writes
  * docs/login-desktop.png (1280×800, zh-CN: the mini program code and the
  * Website App's QR login), docs/login-phone.png (390×844 at 2×, en) and
- * docs/login-wechat.png (390×844 at 2×, zh-CN, WeChat's User-Agent: no login
- * page, straight to the Official Account's authorization, here the sandbox's
- * stand-in for WeChat's page). The sandbox simulator form (local development
- * only) is taken out, so the pictures show the page as a deployed bridge serves it.
+ * docs/login-wechat.png (390×844 at 2×, zh-CN, WeChat's User-Agent: the
+ * Official Account's way in first, no code to scan). The sandbox simulator form
+ * (local development only) is taken out, so the pictures show the page as a
+ * deployed bridge serves it.
  * Chinese text needs a CJK font on the machine (Debian: `apt-get install
  * fonts-noto-cjk`).
  */
@@ -97,14 +97,12 @@ async function shoot(browser: Browser, file: string, page: 'login' | 'wechat' = 
   try {
     const tab = browser.page;
     await tab.goto(authorizeUrl('openid profile').href);
-    if (page === 'wechat') {
-      await tab.getByTestId('sandbox-wechat-page').waitFor();
-    } else {
-      await tab.locator('[data-login-session]').waitFor();
-      await tab.waitForFunction("(() => { const img = document.getElementById('qr'); return img.complete && img.naturalWidth > 0; })()");
-      // Production has no sandbox: without its form the page is exactly what a deployed bridge serves.
-      await tab.evaluate("document.getElementById('sandbox')?.remove()");
-    }
+    await tab.locator('[data-login-session]').waitFor();
+    // In WeChat's browser the Official Account replaces the code to scan.
+    if (page === 'wechat') await tab.getByTestId('officialaccount').waitFor();
+    else await tab.waitForFunction("(() => { const img = document.getElementById('qr'); return img.complete && img.naturalWidth > 0; })()");
+    // Production has no sandbox: without its form the page is exactly what a deployed bridge serves.
+    await tab.evaluate("document.getElementById('sandbox')?.remove()");
     await tab.evaluate('document.fonts.ready');
     await tab.screenshot({ path: docs(file) });
     console.log(`wrote docs/${file}`);
